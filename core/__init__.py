@@ -1,0 +1,5 @@
+"""Pure kernels of the innovation cluster ranking; ``GeoDBSCAN`` is the clustering engine."""
+
+from core.estimator import GeoDBSCAN
+
+__all__ = ["GeoDBSCAN"]

@@ -1,0 +1,512 @@
+"""Per-tile weighted DBSCAN kernel on the sphere: a grid of cells about ε wide.
+
+The kernel sees one tile's own points plus its ε-halo. It decides which *own* points are core,
+links own core points into local components, and reports, for every halo point and every own
+non-core point, the local components that have a core point within ε of it. Those reports are
+all the stitcher needs: a halo point that turns out to be core in its own tile joins the
+components it was reported with, and a non-core point takes the smallest cluster among them.
+
+Neighbour test (the contract, as scikit-learn's haversine BallTree computes it)::
+
+    h(i, j) = sin²((φi - φj)/2) + cos φi · cos φj · sin²((λi - λj)/2)  <=  sin²(ε/2)
+
+on float64 radians of the original degrees. Cells are latitude bands about ε/√2 high, each cut
+into longitude cells about as wide on the ground. Bounding boxes of the points in two cells give
+a lower bound of ``h`` (skip the pair) and an upper bound (every pair is a neighbour, so weights
+add up cell by cell); only the pairs in between are tested point by point, with early exit.
+Memory is O(points + occupied cells + neighbouring cell pairs).
+
+Weight sums are exact: integral weights add up exactly in float64, and for other weights a sum
+within a relative 1e-6 of ``min_samples`` is recomputed with ``math.fsum`` (correctly rounded),
+so the core test never depends on summation order, tiling or partitioning.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+# Relative safety margin for the cell bounds: a pair is skipped, or taken wholesale, only when
+# its bound clears the threshold by this much, far beyond float64 rounding of h.
+_BOUND_REL = 1e-9
+# Relative band around min_samples within which a float sum of non-integral weights is
+# re-checked exactly; float partial sums of up to 1e9 terms err by less.
+_SUM_REL = 1e-6
+
+
+@dataclass(frozen=True)
+class TileResult:
+    """What the kernel reports for one tile.
+
+    Attributes
+    ----------
+    is_core : numpy.ndarray of bool
+        Per input row; only own rows can be core.
+    component : numpy.ndarray of int64
+        Per input row: local component of an own core row, else -1.
+    n_components : int
+        Number of local components, numbered 0..n_components-1.
+    candidate_row, candidate_component : numpy.ndarray of int64
+        Pairs (row, component): ``row`` is a halo row or an own non-core row that has a core
+        point of ``component`` within ε. Each pair appears once.
+    """
+
+    is_core: np.ndarray
+    component: np.ndarray
+    n_components: int
+    candidate_row: np.ndarray
+    candidate_component: np.ndarray
+
+
+@numba.njit(cache=True, inline="always")
+def _reduced_haversine(lat_i, cos_i, lon_i, lat_j, cos_j, lon_j):
+    s0 = np.sin(0.5 * (lat_i - lat_j))
+    s1 = np.sin(0.5 * (lon_i - lon_j))
+    return s0 * s0 + cos_i * cos_j * s1 * s1
+
+
+@numba.njit(cache=True)
+def _pair_bounds(c1, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max):
+    """Lower and upper bounds of h over all point pairs of cells c1 and c2."""
+    gap_lat = max(0.0, lat_min[c2] - lat_max[c1], lat_min[c1] - lat_max[c2])
+    if lon_max[c1] < lon_min[c2] or lon_max[c2] < lon_min[c1]:
+        g1 = (lon_min[c2] - lon_max[c1]) % (2 * np.pi)
+        g2 = (lon_min[c1] - lon_max[c2]) % (2 * np.pi)
+        gap_lon = min(g1, g2, np.pi)
+    else:
+        gap_lon = 0.0
+    s0 = np.sin(0.5 * gap_lat)
+    s1 = np.sin(0.5 * gap_lon)
+    lower = s0 * s0 + cos_min[c1] * cos_min[c2] * s1 * s1
+    span_lat = min(max(lat_max[c1], lat_max[c2]) - min(lat_min[c1], lat_min[c2]), np.pi)
+    span_lon = min(max(lon_max[c2] - lon_min[c1], lon_max[c1] - lon_min[c2]), np.pi)
+    s0 = np.sin(0.5 * span_lat)
+    s1 = np.sin(0.5 * span_lon)
+    upper = s0 * s0 + cos_max[c1] * cos_max[c2] * s1 * s1
+    return lower, upper
+
+
+@numba.njit(cache=True)
+def _neighbour_cells(
+    cell_key,
+    cell_band,
+    cell_col,
+    band_ncols,
+    band_start,
+    lat_min,
+    lat_max,
+    lon_min,
+    lon_max,
+    cos_min,
+    cos_max,
+    band_height,
+    eps,
+    thr,
+):
+    """CSR list of the cells that may hold ε-neighbours of each cell (itself included).
+
+    Returns ``(indptr, neighbour, within)`` where ``within`` marks pairs whose every point pair
+    is a neighbour.
+    """
+    n_cells = cell_key.size
+    n_bands = band_ncols.size
+    reach = int(np.ceil(eps / band_height)) + 1
+    lo_thr = thr * (1 + 1e-9)
+    hi_thr = thr * (1 - 1e-9)
+    sin_half_eps = np.sin(0.5 * eps)
+    cap = max(16, n_cells * 32)
+    neighbour = np.empty(cap, np.int64)
+    within = np.empty(cap, np.bool_)
+    indptr = np.zeros(n_cells + 1, np.int64)
+    k = 0
+    for c in range(n_cells):
+        b = cell_band[c]
+        for b2 in range(max(0, b - reach), min(n_bands, b + reach + 1)):
+            s, e = band_start[b2], band_start[b2 + 1]
+            if s == e:
+                continue
+            ncol = band_ncols[b2]
+            band_lo = -0.5 * np.pi + b2 * band_height - 1e-9
+            band_hi = band_lo + band_height + 2e-9
+            cos_band = np.cos(min(max(abs(band_lo), abs(band_hi)), 0.5 * np.pi))
+            prod = cos_min[c] * cos_band
+            full = True
+            jlo = 0
+            jhi = ncol - 1
+            if prod > 0.0:
+                ratio = sin_half_eps / np.sqrt(prod)
+                if ratio < 1.0:
+                    dl = 2.0 * np.arcsin(ratio) * (1 + 1e-9) + 1e-12
+                    width = 2.0 * np.pi / ncol
+                    jlo = int(np.floor((lon_min[c] - dl + np.pi) / width)) - 1
+                    jhi = int(np.floor((lon_max[c] + dl + np.pi) / width)) + 1
+                    full = jhi - jlo + 1 >= ncol
+            if full:
+                ranges = ((s, e), (e, e))
+            else:
+                a = jlo % ncol
+                z = jhi % ncol
+                cols = cell_col[s:e]
+                if a <= z:
+                    r0 = s + np.searchsorted(cols, a, "left")
+                    r1 = s + np.searchsorted(cols, z, "right")
+                    ranges = ((r0, r1), (e, e))
+                else:
+                    r0 = s + np.searchsorted(cols, a, "left")
+                    r1 = s + np.searchsorted(cols, z, "right")
+                    ranges = ((r0, e), (s, r1))
+            for rr in ranges:
+                for c2 in range(rr[0], rr[1]):
+                    lower, upper = _pair_bounds(
+                        c, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
+                    )
+                    if lower > lo_thr:
+                        continue
+                    if k == neighbour.size:
+                        neighbour = np.concatenate((neighbour, np.empty(k, np.int64)))
+                        within = np.concatenate((within, np.empty(k, np.bool_)))
+                    neighbour[k] = c2
+                    within[k] = upper <= hi_thr
+                    k += 1
+        indptr[c + 1] = k
+    return indptr, neighbour[:k], within[:k]
+
+
+@numba.njit(cache=True)
+def _core_flags(
+    lat,
+    lon,
+    cos,
+    w,
+    own,
+    cell_of,
+    cell_start,
+    cell_weight,
+    indptr,
+    neighbour,
+    within,
+    thr,
+    min_samples,
+    exact_sums,
+):
+    """Core test of own points: 1 core, 0 not core, 2 undecided (needs an exact sum)."""
+    n = lat.size
+    status = np.zeros(n, np.int8)
+    if exact_sums:
+        hi = min_samples
+        lo = min_samples
+    else:
+        hi = min_samples * (1 + 1e-6)
+        lo = min_samples * (1 - 1e-6)
+    for c in range(cell_start.size - 1):
+        # A cell no wider than ε whose weight reaches min_samples is all core.
+        self_within = False
+        for k in range(indptr[c], indptr[c + 1]):
+            if neighbour[k] == c:
+                self_within = within[k]
+        if self_within and cell_weight[c] >= hi:
+            for i in range(cell_start[c], cell_start[c + 1]):
+                if own[i]:
+                    status[i] = 1
+            continue
+        for i in range(cell_start[c], cell_start[c + 1]):
+            if not own[i]:
+                continue
+            total = 0.0
+            # Whole cells first: they decide most points without a single distance.
+            for k in range(indptr[c], indptr[c + 1]):
+                if within[k]:
+                    total += cell_weight[neighbour[k]]
+            if total >= hi:
+                status[i] = 1
+                continue
+            for k in range(indptr[c], indptr[c + 1]):
+                if within[k]:
+                    continue
+                c2 = neighbour[k]
+                for j in range(cell_start[c2], cell_start[c2 + 1]):
+                    if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+                        total += w[j]
+                if total >= hi:
+                    break
+            if total >= hi:
+                status[i] = 1
+            elif total < lo:
+                status[i] = 0
+            else:
+                status[i] = 2
+    return status
+
+
+@numba.njit(cache=True)
+def _neighbour_weights(i, lat, lon, cos, w, cell_of, cell_start, indptr, neighbour, thr):
+    """Weights of all ε-neighbours of row i (for the exact re-summation)."""
+    c = cell_of[i]
+    count = 0
+    for k in range(indptr[c], indptr[c + 1]):
+        c2 = neighbour[k]
+        count += cell_start[c2 + 1] - cell_start[c2]
+    out = np.empty(count, np.float64)
+    m = 0
+    for k in range(indptr[c], indptr[c + 1]):
+        c2 = neighbour[k]
+        for j in range(cell_start[c2], cell_start[c2 + 1]):
+            if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+                out[m] = w[j]
+                m += 1
+    return out[:m]
+
+
+@numba.njit(cache=True)
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@numba.njit(cache=True)
+def _any_pair_within(lat, lon, cos, idx_a, idx_b, thr):
+    for i in idx_a:
+        for j in idx_b:
+            if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+                return True
+    return False
+
+
+@numba.njit(cache=True)
+def _any_within(lat, lon, cos, i, idx_b, thr):
+    for j in idx_b:
+        if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, thr):
+    """Union cells whose core points link; returns the local component of each cell (-1: none)."""
+    n_cells = core_start.size - 1
+    parent = np.arange(n_cells)
+    for c in range(n_cells):
+        a = core_idx[core_start[c] : core_start[c + 1]]
+        if a.size == 0:
+            continue
+        for k in range(indptr[c], indptr[c + 1]):
+            c2 = neighbour[k]
+            if c2 <= c:
+                continue
+            b = core_idx[core_start[c2] : core_start[c2 + 1]]
+            if b.size == 0:
+                continue
+            ra = _find(parent, c)
+            rb = _find(parent, c2)
+            if ra == rb:
+                continue
+            if within[k] or _any_pair_within(lat, lon, cos, a, b, thr):
+                parent[max(ra, rb)] = min(ra, rb)
+    comp = np.full(n_cells, -1, np.int64)
+    root_comp = np.full(n_cells, -1, np.int64)
+    n_comp = 0
+    for c in range(n_cells):
+        if core_start[c + 1] == core_start[c]:
+            continue
+        r = _find(parent, c)
+        if root_comp[r] < 0:
+            root_comp[r] = n_comp
+            n_comp += 1
+        comp[c] = root_comp[r]
+    return comp, n_comp
+
+
+@numba.njit(cache=True)
+def _candidates(
+    lat, lon, cos, asks, cell_of, core_idx, core_start, cell_comp, indptr, neighbour, within, thr
+):
+    """Pairs (row, component) for rows that ask: components with a core within ε of the row."""
+    cap = max(16, asks.size * 2)
+    rows = np.empty(cap, np.int64)
+    comps = np.empty(cap, np.int64)
+    k_out = 0
+    seen = np.empty(64, np.int64)
+    for i in asks:
+        c = cell_of[i]
+        n_seen = 0
+        for k in range(indptr[c], indptr[c + 1]):
+            c2 = neighbour[k]
+            comp = cell_comp[c2]
+            if comp < 0:
+                continue
+            dup = False
+            for s in range(n_seen):
+                if seen[s] == comp:
+                    dup = True
+                    break
+            if dup:
+                continue
+            b = core_idx[core_start[c2] : core_start[c2 + 1]]
+            if within[k] or _any_within(lat, lon, cos, i, b, thr):
+                if n_seen == seen.size:
+                    seen = np.concatenate((seen, np.empty(n_seen, np.int64)))
+                seen[n_seen] = comp
+                n_seen += 1
+                if k_out == rows.size:
+                    rows = np.concatenate((rows, np.empty(k_out, np.int64)))
+                    comps = np.concatenate((comps, np.empty(k_out, np.int64)))
+                rows[k_out] = i
+                comps[k_out] = comp
+                k_out += 1
+    return rows[:k_out], comps[:k_out]
+
+
+def _grid(lat: np.ndarray, lon: np.ndarray, *, eps: float):
+    """Cell of every point: latitude bands ~ε/√2 high, each cut into cells ~as wide."""
+    band_height = max(eps / math.sqrt(2.0) * 0.999, 1e-7)
+    n_bands = max(1, math.ceil(math.pi / band_height))
+    band_height = math.pi / n_bands
+    band_lo = -0.5 * np.pi + np.arange(n_bands) * band_height
+    band_hi = band_lo + band_height
+    equatorward = np.where(
+        (band_lo <= 0) & (band_hi >= 0), 0.0, np.minimum(abs(band_lo), abs(band_hi))
+    )
+    band_ncols = np.maximum(
+        1, np.floor(2 * np.pi * np.cos(equatorward) / band_height).astype(np.int64)
+    )
+    band = np.clip(np.floor((lat + 0.5 * np.pi) / band_height).astype(np.int64), 0, n_bands - 1)
+    ncols = band_ncols[band]
+    col = np.clip(np.floor((lon + np.pi) / (2 * np.pi) * ncols).astype(np.int64), 0, ncols - 1)
+    return band_height, band_ncols, band, col
+
+
+def cluster_tile(
+    lat_deg: np.ndarray,
+    lon_deg: np.ndarray,
+    weight: np.ndarray,
+    is_own: np.ndarray,
+    *,
+    eps_rad: float,
+    min_samples: float,
+) -> TileResult:
+    """Run the weighted DBSCAN kernel on one tile (own points plus halo).
+
+    Parameters
+    ----------
+    lat_deg, lon_deg : numpy.ndarray of float64
+        Original coordinates in degrees (the contract's distances use ``np.radians`` of these).
+    weight : numpy.ndarray of float64
+        Finite, non-negative sample weights.
+    is_own : numpy.ndarray of bool
+        True for the tile's own rows, False for halo rows.
+    eps_rad : float
+        Neighbourhood radius as a great-circle angle in radians.
+    min_samples : float
+        Weight an ε-ball must reach for its centre to be core.
+
+    Returns
+    -------
+    TileResult
+    """
+    n = lat_deg.size
+    if n == 0:
+        empty = np.empty(0, np.int64)
+        return TileResult(np.zeros(0, bool), empty, 0, empty, empty)
+    lat = np.radians(np.asarray(lat_deg, dtype=np.float64))
+    lon = np.radians(np.asarray(lon_deg, dtype=np.float64))
+    weight = np.asarray(weight, dtype=np.float64)
+    own = np.asarray(is_own, dtype=bool)
+    thr = math.sin(0.5 * eps_rad) ** 2
+
+    band_height, band_ncols, band, col = _grid(lat, lon, eps=eps_rad)
+    key = band * (int(band_ncols.max()) + 1) + col
+    order = np.argsort(key, kind="stable")
+    lat_s, lon_s, w_s, own_s, key_s = lat[order], lon[order], weight[order], own[order], key[order]
+    cos_s = np.cos(lat_s)
+    cell_key, cell_start = np.unique(key_s, return_index=True)
+    cell_start = np.append(cell_start, n).astype(np.int64)
+    cell_of = np.repeat(np.arange(cell_key.size), np.diff(cell_start))
+    first = cell_start[:-1]
+    cell_band = band[order][first]
+    cell_col = col[order][first]
+    band_start = np.searchsorted(cell_band, np.arange(band_ncols.size + 1), side="left")
+    reduce_at = lambda f, x: f.reduceat(x, first)  # noqa: E731
+    lat_min, lat_max = reduce_at(np.minimum, lat_s), reduce_at(np.maximum, lat_s)
+    lon_min, lon_max = reduce_at(np.minimum, lon_s), reduce_at(np.maximum, lon_s)
+    cos_min, cos_max = reduce_at(np.minimum, cos_s), reduce_at(np.maximum, cos_s)
+    cell_weight = np.add.reduceat(w_s, first)
+
+    indptr, neighbour, within = _neighbour_cells(
+        cell_key,
+        cell_band,
+        cell_col,
+        band_ncols,
+        band_start.astype(np.int64),
+        lat_min,
+        lat_max,
+        lon_min,
+        lon_max,
+        cos_min,
+        cos_max,
+        band_height,
+        eps_rad,
+        thr,
+    )
+
+    # Integral weights (below 2**53 in total) add up exactly in any order; others may not.
+    exact_sums = bool(np.all(w_s == np.floor(w_s)) and w_s.sum() < 2.0**53)
+    status = _core_flags(
+        lat_s,
+        lon_s,
+        cos_s,
+        w_s,
+        own_s,
+        cell_of,
+        cell_start,
+        cell_weight,
+        indptr,
+        neighbour,
+        within,
+        thr,
+        float(min_samples),
+        exact_sums,
+    )
+    for i in np.flatnonzero(status == 2):
+        ball = _neighbour_weights(
+            i, lat_s, lon_s, cos_s, w_s, cell_of, cell_start, indptr, neighbour, thr
+        )
+        status[i] = 1 if math.fsum(ball) >= min_samples else 0
+    core_s = status == 1
+
+    core_idx = np.flatnonzero(core_s)
+    core_start = np.searchsorted(core_idx, cell_start, side="left").astype(np.int64)
+    cell_comp, n_comp = _components(
+        lat_s, lon_s, cos_s, core_idx, core_start, indptr, neighbour, within, thr
+    )
+    asks = np.flatnonzero(~core_s).astype(np.int64)
+    cand_rows, cand_comps = _candidates(
+        lat_s,
+        lon_s,
+        cos_s,
+        asks,
+        cell_of,
+        core_idx,
+        core_start,
+        cell_comp,
+        indptr,
+        neighbour,
+        within,
+        thr,
+    )
+
+    is_core = np.zeros(n, bool)
+    is_core[order] = core_s
+    component = np.full(n, -1, np.int64)
+    component[order[core_idx]] = cell_comp[cell_of[core_idx]]
+    return TileResult(
+        is_core=is_core,
+        component=component,
+        n_components=int(n_comp),
+        candidate_row=order[cand_rows].astype(np.int64),
+        candidate_component=cand_comps,
+    )

@@ -1,0 +1,212 @@
+"""GeoDBSCAN: scikit-learn API, bad input, edge cases, realistic data and a distributed cluster."""
+
+from __future__ import annotations
+
+import pickle
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import DBSCAN
+
+from core import GeoDBSCAN
+from core.demo_world import sample_city_points
+from core.gazetteer import load_cities
+from tests.reference import EARTH_RADIUS_KM, brute_force_dbscan
+
+
+def sklearn_labels(X, eps_km, min_samples, weight=None):
+    model = DBSCAN(
+        eps=eps_km / EARTH_RADIUS_KM,
+        min_samples=min_samples,
+        metric="haversine",
+        algorithm="ball_tree",
+    ).fit(np.radians(X), sample_weight=weight)
+    return model.labels_, model.core_sample_indices_
+
+
+@pytest.fixture(scope="module")
+def city_points() -> np.ndarray:
+    return sample_city_points(load_cities(), 30_000, sigma_km=5.0, seed=7)
+
+
+def test_scikit_learn_estimator_protocol():
+    model = GeoDBSCAN(eps_km=7.5, min_samples=3.5, max_tile_points=10)
+    assert model.get_params()["eps_km"] == 7.5
+    assert clone(model).get_params() == model.get_params()
+    X = np.array([[0.0, 0.0], [0.0, 0.01], [0.0, 0.02], [10.0, 10.0]])
+    fitted = pickle.loads(pickle.dumps(model.set_params(min_samples=2).fit(X)))
+    np.testing.assert_array_equal(fitted.labels_, [0, 0, 0, -1])
+    np.testing.assert_array_equal(fitted.fit_predict(X), [0, 0, 0, -1])
+    assert fitted.labels_.dtype == np.int64 and fitted.n_clusters_ == 1
+    with pytest.raises(TypeError):
+        GeoDBSCAN(13.0, 5, 1000)  # tiling parameters are keyword-only
+
+
+@pytest.mark.parametrize(
+    ("X", "weight", "message"),
+    [
+        ([[0.0, np.nan]], None, "NaN or infinite"),
+        ([[np.inf, 0.0]], None, "NaN or infinite"),
+        ([[90.5, 0.0]], None, "latitude outside"),
+        ([[0.0, -180.01]], None, "longitude outside"),
+        ([[0.0, 0.0, 0.0]], None, "shape"),
+        ([0.0, 1.0], None, "shape"),
+        ([["a", "b"]], None, "latitude, longitude"),
+        ([[0.0, 0.0]], [1.0, 2.0], "one value per point"),
+        ([[0.0, 0.0]], [-1.0], ">= 0 and not NaN"),
+        ([[0.0, 0.0]], [np.nan], ">= 0 and not NaN"),
+        ([[0.0, 0.0]], [np.inf], "finite"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_problem(X, weight, message):
+    with pytest.raises(ValueError, match=message):
+        GeoDBSCAN().fit(X, sample_weight=weight)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"eps_km": 0}, "eps_km"),
+        ({"eps_km": -3}, "eps_km"),
+        ({"eps_km": float("nan")}, "eps_km"),
+        ({"min_samples": 0}, "min_samples"),
+        ({"min_samples": -1.5}, "min_samples"),
+        ({"max_tile_points": 0}, "max_tile_points"),
+        ({"max_precision": 13}, "max_precision"),
+    ],
+)
+def test_bad_parameters_raise_value_error(params, message):
+    with pytest.raises(ValueError, match=message):
+        GeoDBSCAN(**params).fit([[0.0, 0.0]])
+
+
+def test_bad_dataframe_columns_and_lazy_inputs():
+    with pytest.raises(ValueError, match=r"missing column.*'lon'"):
+        GeoDBSCAN().fit(pd.DataFrame({"lat": [1.0], "lng": [2.0]}))
+    ddf = dd.from_pandas(pd.DataFrame({"lat": [1.0, 2.0], "lon": [200.0, 0.0]}), npartitions=1)
+    with pytest.raises(ValueError, match="longitude outside"):
+        GeoDBSCAN().fit(ddf)
+    X = da.from_array(np.zeros((4, 2)), chunks=(2, 2))
+    with pytest.raises(ValueError, match="same row chunks"):
+        GeoDBSCAN().fit(X, sample_weight=da.ones(4, chunks=3))
+    w = dd.from_pandas(pd.Series([1.0, -1.0]), npartitions=1)
+    ddf = dd.from_pandas(pd.DataFrame({"lat": [1.0, 2.0], "lon": [0.0, 0.0]}), npartitions=1)
+    with pytest.raises(ValueError, match=">= 0"):
+        GeoDBSCAN().fit(ddf, sample_weight=w)
+
+
+@pytest.mark.parametrize("X", [np.empty((0, 2)), [], pd.DataFrame({"lat": [], "lon": []})])
+def test_empty_input_gives_empty_result(X):
+    model = GeoDBSCAN().fit(X)
+    assert model.labels_.shape == (0,) and model.core_sample_indices_.shape == (0,)
+    assert model.n_clusters_ == 0
+
+
+def test_empty_dask_partitions_are_fine():
+    frame = pd.DataFrame({"lat": [0.0, 0.0, 0.0], "lon": [0.0, 0.001, 0.002]})
+    ddf = dd.concat([dd.from_pandas(frame.iloc[:0], npartitions=1), dd.from_pandas(frame, 1)])
+    np.testing.assert_array_equal(GeoDBSCAN(1, 2).fit(ddf).labels_, [0, 0, 0])
+
+
+def test_one_point_and_all_noise():
+    np.testing.assert_array_equal(GeoDBSCAN(10, 1).fit([[12.0, 34.0]]).labels_, [0])
+    np.testing.assert_array_equal(GeoDBSCAN(10, 2).fit([[12.0, 34.0]]).labels_, [-1])
+    X = np.c_[np.linspace(-80, 80, 50), np.linspace(-170, 170, 50)]
+    model = GeoDBSCAN(10, 2).fit(X)
+    assert (model.labels_ == -1).all() and model.core_sample_indices_.size == 0
+
+
+def test_pile_of_duplicates_stops_splitting_at_max_precision():
+    X = np.concatenate([np.tile([[35.0, 139.0]], (500, 1)), [[35.0, 139.0001], [-10, 20]]])
+    model = GeoDBSCAN(0.5, 400, max_tile_points=10, max_precision=5).fit(X)
+    assert model.n_tiles_ == 2  # the pile's tile cannot split beyond precision 5
+    np.testing.assert_array_equal(model.labels_, [0] * 501 + [-1])
+
+
+def test_cluster_chain_across_many_tiny_tiles_and_the_antimeridian():
+    # A chain of points 5 km apart along the equator from 178°E to 178°W, through ±180°.
+    lon = np.arange(178.0, 182.0, 0.045)
+    X = np.c_[np.zeros(lon.size), (lon + 180) % 360 - 180]
+    model = GeoDBSCAN(6, 3, max_tile_points=2, max_precision=7, max_task_points=5).fit(X)
+    assert model.n_tiles_ > 20
+    labels, core = brute_force_dbscan(X, 6, 3)
+    np.testing.assert_array_equal(model.labels_, labels)
+    np.testing.assert_array_equal(model.core_sample_indices_, core)
+    assert model.n_clusters_ == 1
+
+
+def test_border_point_takes_smallest_cluster_number_across_tiles():
+    # Two clusters at the equator west/east of lon 0; a non-core point in between reaches a core of
+    # each, one on each side of the tile border.
+    west = np.c_[np.zeros(4), -0.03 - 0.001 * np.arange(4)]
+    east = np.c_[np.zeros(4), 0.03 + 0.001 * np.arange(4)]
+    X = np.concatenate([east, [[0.0, 0.0]], west])
+    for tiles in (10**6, 1):
+        model = GeoDBSCAN(3.4, 4, max_tile_points=tiles, max_precision=8).fit(X)
+        np.testing.assert_array_equal(model.labels_, brute_force_dbscan(X, 3.4, 4)[0])
+        assert model.labels_[4] == 0  # east cluster has the lower core row, so it is cluster 0
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_realistic_city_points_equal_scikit_learn_for_several_tilings(city_points, weighted):
+    rng = np.random.default_rng(3)
+    weight = rng.integers(1, 4, len(city_points)).astype(float) if weighted else None
+    eps_km, min_samples = 13.0, 30
+    labels, core = sklearn_labels(city_points, eps_km, min_samples, weight)
+    assert labels.max() > 20  # the fixture does produce many clusters
+    for tiling in (
+        {},
+        {"max_tile_points": 2000, "max_task_points": 5000},
+        {"max_tile_points": 50, "max_precision": 4},
+    ):
+        model = GeoDBSCAN(eps_km, min_samples, **tiling).fit(city_points, sample_weight=weight)
+        np.testing.assert_array_equal(model.labels_, labels)
+        np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+def test_fractional_weights_exact_sums_independent_of_order():
+    # Thirds in a pile: float sums in different orders straddle 1.0; the contract's exact sum is 1.
+    X = np.zeros((3, 2))
+    w = np.array([1 / 3, 1 / 3, 1 / 3])
+    for perm in ([0, 1, 2], [2, 1, 0]):
+        np.testing.assert_array_equal(GeoDBSCAN(1, 1.0).fit(X[perm], sample_weight=w).labels_, 0)
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 in one float order and 0.6 in another.
+    w = np.array([0.1, 0.2, 0.3])
+    assert GeoDBSCAN(1, 0.6).fit(X, sample_weight=w).core_sample_indices_.size == 3
+    assert GeoDBSCAN(1, 0.6000000000000002).fit(X, sample_weight=w).n_clusters_ == 0
+
+
+def test_distributed_local_cluster_gives_identical_labels(city_points):
+    distributed = pytest.importorskip("distributed")
+    X = city_points[:12_000]
+    expected = GeoDBSCAN(13.0, 20).fit(X)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        Xd = da.from_array(X, chunks=(3000, 2))
+        model = GeoDBSCAN(13.0, 20, max_tile_points=1500, max_task_points=3000).fit(Xd)
+    np.testing.assert_array_equal(model.labels_, expected.labels_)
+    np.testing.assert_array_equal(model.core_sample_indices_, expected.core_sample_indices_)
+
+
+def test_threaded_scheduler_with_many_workers_gives_identical_labels(city_points):
+    X = city_points[:8000]
+    results = []
+    for workers in (1, 2, 8):
+        with dask.config.set(scheduler="threads", num_workers=workers):
+            model = GeoDBSCAN(13.0, 10, max_tile_points=500, max_task_points=800).fit(X)
+        results.append(model.labels_)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
