@@ -24,6 +24,7 @@ so the core test never depends on summation order, tiling or partitioning.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import numba
@@ -35,6 +36,8 @@ _BOUND_REL = 1e-9
 # Relative band around min_samples within which a float sum of non-integral weights is
 # re-checked exactly; float partial sums of up to 1e9 terms err by less.
 _SUM_REL = 1e-6
+# Cell height as a fraction of ε (below 1/√2 a cell is narrower than ε).
+_CELL_FRACTION = float(os.environ.get("ICRANK_CELL_FRACTION", 0.35))
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ def _reduced_haversine(lat_i, cos_i, lon_i, lat_j, cos_j, lon_j):
     return s0 * s0 + cos_i * cos_j * s1 * s1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _pair_bounds(c1, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max):
     """Lower and upper bounds of h over all point pairs of cells c1 and c2."""
     gap_lat = max(0.0, lat_min[c2] - lat_max[c1], lat_min[c1] - lat_max[c2])
@@ -89,15 +92,110 @@ def _pair_bounds(c1, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max):
     return lower, upper
 
 
-@numba.njit(cache=True)
-def _neighbour_cells(
-    cell_key,
+@numba.njit(cache=True, inline="always")
+def _band_ranges(
+    c,
+    b2,
     cell_band,
     cell_col,
     band_ncols,
     band_start,
     lat_min,
     lat_max,
+    reach_lon,
+    lon_min,
+    lon_max,
+    band_height,
+    eps,
+):
+    """Index ranges ``[r0, r1)`` and ``[r2, r3)`` of the cells of band b2 that may hold
+    ε-neighbours of points of cell c (a superset: bounds are tested afterwards)."""
+    s = band_start[b2]
+    e = band_start[b2 + 1]
+    if s == e:
+        return e, e, e, e
+    band_lo = -0.5 * np.pi + b2 * band_height - 1e-9
+    band_hi = band_lo + band_height + 2e-9
+    if band_lo - lat_max[c] > eps * (1 + 1e-9) or lat_min[c] - band_hi > eps * (1 + 1e-9):
+        return e, e, e, e
+    ncol = band_ncols[b2]
+    dl = reach_lon[c]
+    if not dl < np.pi:
+        return s, e, e, e
+    # One column of slack each side absorbs rounding in the column index.
+    width = 2.0 * np.pi / ncol
+    jlo = int(np.floor((lon_min[c] - dl + np.pi) / width)) - 1
+    jhi = int(np.floor((lon_max[c] + dl + np.pi) / width)) + 1
+    if jhi - jlo + 1 >= ncol:
+        return s, e, e, e
+    a = jlo % ncol
+    z = jhi % ncol
+    cols = cell_col[s:e]
+    r0 = s + np.searchsorted(cols, a, "left")
+    r1 = s + np.searchsorted(cols, z, "right")
+    if a <= z:
+        return r0, r1, e, e
+    return r0, e, s, r1
+
+
+@numba.njit(cache=True, nogil=True)
+def _reach_sums(
+    values,
+    cell_band,
+    cell_col,
+    band_ncols,
+    band_start,
+    lat_min,
+    lat_max,
+    reach_lon,
+    lon_min,
+    lon_max,
+    band_height,
+    eps,
+):
+    """Per cell, the sum of ``values`` over every cell in its candidate ranges (an upper bound of
+    the sum over its true neighbour cells), from prefix sums: no distance is computed."""
+    n_cells = cell_band.size
+    prefix = np.zeros(n_cells + 1)
+    for c in range(n_cells):
+        prefix[c + 1] = prefix[c] + values[c]
+    reach = int(np.ceil(eps / band_height)) + 1
+    out = np.zeros(n_cells)
+    for c in range(n_cells):
+        b = cell_band[c]
+        total = 0.0
+        for b2 in range(max(0, b - reach), min(band_ncols.size, b + reach + 1)):
+            r0, r1, r2, r3 = _band_ranges(
+                c,
+                b2,
+                cell_band,
+                cell_col,
+                band_ncols,
+                band_start,
+                lat_min,
+                lat_max,
+                reach_lon,
+                lon_min,
+                lon_max,
+                band_height,
+                eps,
+            )
+            total += (prefix[r1] - prefix[r0]) + (prefix[r3] - prefix[r2])
+        out[c] = total
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _neighbour_cells(
+    source,
+    target,
+    cell_band,
+    cell_col,
+    band_ncols,
+    band_start,
+    lat_min,
+    lat_max,
+    reach_lon,
     lon_min,
     lon_max,
     cos_min,
@@ -106,85 +204,99 @@ def _neighbour_cells(
     eps,
     thr,
 ):
-    """CSR list of the cells that may hold ε-neighbours of each cell (itself included).
+    """CSR lists, for each ``source`` cell, of the ``target`` cells that may hold ε-neighbours
+    of its points (itself included when it is a target).
 
     Returns ``(indptr, neighbour, within)`` where ``within`` marks pairs whose every point pair
-    is a neighbour.
+    is a neighbour. Cells that are not sources get empty lists.
     """
-    n_cells = cell_key.size
-    n_bands = band_ncols.size
+    n_cells = cell_band.size
     reach = int(np.ceil(eps / band_height)) + 1
     lo_thr = thr * (1 + 1e-9)
     hi_thr = thr * (1 - 1e-9)
-    sin_half_eps = np.sin(0.5 * eps)
-    cap = max(16, n_cells * 32)
+    cap = 1024
     neighbour = np.empty(cap, np.int64)
     within = np.empty(cap, np.bool_)
     indptr = np.zeros(n_cells + 1, np.int64)
     k = 0
     for c in range(n_cells):
-        b = cell_band[c]
-        for b2 in range(max(0, b - reach), min(n_bands, b + reach + 1)):
-            s, e = band_start[b2], band_start[b2 + 1]
-            if s == e:
-                continue
-            ncol = band_ncols[b2]
-            band_lo = -0.5 * np.pi + b2 * band_height - 1e-9
-            band_hi = band_lo + band_height + 2e-9
-            cos_band = np.cos(min(max(abs(band_lo), abs(band_hi)), 0.5 * np.pi))
-            prod = cos_min[c] * cos_band
-            full = True
-            jlo = 0
-            jhi = ncol - 1
-            if prod > 0.0:
-                ratio = sin_half_eps / np.sqrt(prod)
-                if ratio < 1.0:
-                    dl = 2.0 * np.arcsin(ratio) * (1 + 1e-9) + 1e-12
-                    width = 2.0 * np.pi / ncol
-                    jlo = int(np.floor((lon_min[c] - dl + np.pi) / width)) - 1
-                    jhi = int(np.floor((lon_max[c] + dl + np.pi) / width)) + 1
-                    full = jhi - jlo + 1 >= ncol
-            if full:
-                ranges = ((s, e), (e, e))
-            else:
-                a = jlo % ncol
-                z = jhi % ncol
-                cols = cell_col[s:e]
-                if a <= z:
-                    r0 = s + np.searchsorted(cols, a, "left")
-                    r1 = s + np.searchsorted(cols, z, "right")
-                    ranges = ((r0, r1), (e, e))
-                else:
-                    r0 = s + np.searchsorted(cols, a, "left")
-                    r1 = s + np.searchsorted(cols, z, "right")
-                    ranges = ((r0, e), (s, r1))
-            for rr in ranges:
-                for c2 in range(rr[0], rr[1]):
-                    lower, upper = _pair_bounds(
-                        c, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
-                    )
-                    if lower > lo_thr:
-                        continue
-                    if k == neighbour.size:
-                        neighbour = np.concatenate((neighbour, np.empty(k, np.int64)))
-                        within = np.concatenate((within, np.empty(k, np.bool_)))
-                    neighbour[k] = c2
-                    within[k] = upper <= hi_thr
-                    k += 1
+        if source[c]:
+            b = cell_band[c]
+            for b2 in range(max(0, b - reach), min(band_ncols.size, b + reach + 1)):
+                r0, r1, r2, r3 = _band_ranges(
+                    c,
+                    b2,
+                    cell_band,
+                    cell_col,
+                    band_ncols,
+                    band_start,
+                    lat_min,
+                    lat_max,
+                    reach_lon,
+                    lon_min,
+                    lon_max,
+                    band_height,
+                    eps,
+                )
+                for part in range(2):
+                    first = r0 if part == 0 else r2
+                    stop = r1 if part == 0 else r3
+                    for c2 in range(first, stop):
+                        if not target[c2]:
+                            continue
+                        lower, upper = _pair_bounds(
+                            c, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
+                        )
+                        if lower > lo_thr:
+                            continue
+                        if k == neighbour.size:
+                            neighbour = np.concatenate((neighbour, np.empty(k, np.int64)))
+                            within = np.concatenate((within, np.empty(k, np.bool_)))
+                        neighbour[k] = c2
+                        within[k] = upper <= hi_thr
+                        k += 1
         indptr[c + 1] = k
     return indptr, neighbour[:k], within[:k]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
+def _point_cell_bounds(
+    lat_i, cos_i, lon_i, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
+):
+    """Lower and upper bounds of h between one point and every point of cell c2."""
+    gap_lat = max(0.0, lat_min[c2] - lat_i, lat_i - lat_max[c2])
+    if lon_i < lon_min[c2] or lon_i > lon_max[c2]:
+        g1 = (lon_min[c2] - lon_i) % (2 * np.pi)
+        g2 = (lon_i - lon_max[c2]) % (2 * np.pi)
+        gap_lon = min(g1, g2, np.pi)
+    else:
+        gap_lon = 0.0
+    s0 = np.sin(0.5 * gap_lat)
+    s1 = np.sin(0.5 * gap_lon)
+    lower = s0 * s0 + cos_i * cos_min[c2] * s1 * s1
+    span_lat = min(max(lat_max[c2] - lat_i, lat_i - lat_min[c2]), np.pi)
+    span_lon = min(max(lon_max[c2] - lon_i, lon_i - lon_min[c2]), np.pi)
+    s0 = np.sin(0.5 * span_lat)
+    s1 = np.sin(0.5 * span_lon)
+    upper = s0 * s0 + cos_i * cos_max[c2] * s1 * s1
+    return lower, upper
+
+
+@numba.njit(cache=True, nogil=True)
 def _core_flags(
     lat,
     lon,
     cos,
     w,
     own,
-    cell_of,
     cell_start,
     cell_weight,
+    lat_min,
+    lat_max,
+    lon_min,
+    lon_max,
+    cos_min,
+    cos_max,
     indptr,
     neighbour,
     within,
@@ -192,7 +304,13 @@ def _core_flags(
     min_samples,
     exact_sums,
 ):
-    """Core test of own points: 1 core, 0 not core, 2 undecided (needs an exact sum)."""
+    """Core test of own points: 1 core, 0 not core, 2 undecided (needs an exact sum).
+
+    For every point, ``lower`` and ``upper`` bound its ε-ball weight. Cells wholly within ε of
+    the point's cell start ``lower``, all candidate cells start ``upper``; the remaining cells are
+    taken whole or dropped by point-to-cell bounds, and only cells straddling the point's ε-circle
+    are summed point by point. The loop stops as soon as either bound decides.
+    """
     n = lat.size
     status = np.zeros(n, np.int8)
     if exact_sums:
@@ -201,47 +319,62 @@ def _core_flags(
     else:
         hi = min_samples * (1 + 1e-6)
         lo = min_samples * (1 - 1e-6)
+    lo_thr = thr * (1 + 1e-9)
+    hi_thr = thr * (1 - 1e-9)
     for c in range(cell_start.size - 1):
-        # A cell no wider than ε whose weight reaches min_samples is all core.
-        self_within = False
+        base_lower = 0.0
+        base_upper = 0.0
         for k in range(indptr[c], indptr[c + 1]):
-            if neighbour[k] == c:
-                self_within = within[k]
-        if self_within and cell_weight[c] >= hi:
+            base_upper += cell_weight[neighbour[k]]
+            if within[k]:
+                base_lower += cell_weight[neighbour[k]]
+        # Float subtraction from `upper` may drift for non-integral weights; keep a margin.
+        slack = 0.0 if exact_sums else 1e-9 * base_upper
+        if base_lower >= hi:
             for i in range(cell_start[c], cell_start[c + 1]):
                 if own[i]:
                     status[i] = 1
             continue
+        if base_upper < lo - slack:
+            continue
         for i in range(cell_start[c], cell_start[c + 1]):
             if not own[i]:
                 continue
-            total = 0.0
-            # Whole cells first: they decide most points without a single distance.
-            for k in range(indptr[c], indptr[c + 1]):
-                if within[k]:
-                    total += cell_weight[neighbour[k]]
-            if total >= hi:
-                status[i] = 1
-                continue
+            lower = base_lower
+            upper = base_upper
             for k in range(indptr[c], indptr[c + 1]):
                 if within[k]:
                     continue
                 c2 = neighbour[k]
-                for j in range(cell_start[c2], cell_start[c2 + 1]):
-                    if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
-                        total += w[j]
-                if total >= hi:
+                lb, ub = _point_cell_bounds(
+                    lat[i], cos[i], lon[i], c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
+                )
+                if ub <= hi_thr:
+                    lower += cell_weight[c2]
+                elif lb > lo_thr:
+                    upper -= cell_weight[c2]
+                else:
+                    inside = 0.0
+                    for j in range(cell_start[c2], cell_start[c2 + 1]):
+                        if (
+                            _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j])
+                            <= thr
+                        ):
+                            inside += w[j]
+                    lower += inside
+                    upper -= cell_weight[c2] - inside
+                if lower >= hi or upper < lo - slack:
                     break
-            if total >= hi:
+            if lower >= hi:
                 status[i] = 1
-            elif total < lo:
+            elif lower < lo or upper < lo - slack:
                 status[i] = 0
             else:
                 status[i] = 2
     return status
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _neighbour_weights(i, lat, lon, cos, w, cell_of, cell_start, indptr, neighbour, thr):
     """Weights of all ε-neighbours of row i (for the exact re-summation)."""
     c = cell_of[i]
@@ -260,7 +393,7 @@ def _neighbour_weights(i, lat, lon, cos, w, cell_of, cell_start, indptr, neighbo
     return out[:m]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:
         parent[x] = parent[parent[x]]
@@ -268,7 +401,7 @@ def _find(parent, x):
     return x
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _any_pair_within(lat, lon, cos, idx_a, idx_b, thr):
     for i in idx_a:
         for j in idx_b:
@@ -277,7 +410,7 @@ def _any_pair_within(lat, lon, cos, idx_a, idx_b, thr):
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _any_within(lat, lon, cos, i, idx_b, thr):
     for j in idx_b:
         if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
@@ -285,7 +418,7 @@ def _any_within(lat, lon, cos, i, idx_b, thr):
     return False
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, thr):
     """Union cells whose core points link; returns the local component of each cell (-1: none)."""
     n_cells = core_start.size - 1
@@ -321,7 +454,7 @@ def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, 
     return comp, n_comp
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _candidates(
     lat, lon, cos, asks, cell_of, core_idx, core_start, cell_comp, indptr, neighbour, within, thr
 ):
@@ -361,9 +494,25 @@ def _candidates(
     return rows[:k_out], comps[:k_out]
 
 
+def _longitude_reach(
+    lat_min: np.ndarray, lat_max: np.ndarray, cos_min: np.ndarray, *, eps: float
+) -> np.ndarray:
+    """Per cell, the longitude difference beyond which no point can be within ε of its points.
+
+    From ``cos φ1 cos φ2 sin²(Δλ/2) <= sin²(ε/2)``, with φ2 anywhere within ε of the cell:
+    ``inf`` when that band reaches a pole or the bound exceeds 180°.
+    """
+    poleward = np.maximum(np.abs(lat_min - eps), np.abs(lat_max + eps)) + 1e-9
+    prod = cos_min * np.cos(np.minimum(poleward, 0.5 * np.pi))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = math.sin(0.5 * eps) / np.sqrt(prod)
+        reach = 2.0 * np.arcsin(np.minimum(ratio, 1.0)) * (1 + 1e-9) + 1e-12
+    return np.where((poleward < 0.5 * np.pi) & (ratio < 1.0), reach, np.inf)
+
+
 def _grid(lat: np.ndarray, lon: np.ndarray, *, eps: float):
     """Cell of every point: latitude bands ~ε/√2 high, each cut into cells ~as wide."""
-    band_height = max(eps / math.sqrt(2.0) * 0.999, 1e-7)
+    band_height = max(eps * _CELL_FRACTION, 1e-7)
     n_bands = max(1, math.ceil(math.pi / band_height))
     band_height = math.pi / n_bands
     band_lo = -0.5 * np.pi + np.arange(n_bands) * band_height
@@ -423,9 +572,9 @@ def cluster_tile(
     order = np.argsort(key, kind="stable")
     lat_s, lon_s, w_s, own_s, key_s = lat[order], lon[order], weight[order], own[order], key[order]
     cos_s = np.cos(lat_s)
-    cell_key, cell_start = np.unique(key_s, return_index=True)
+    _, cell_start = np.unique(key_s, return_index=True)
     cell_start = np.append(cell_start, n).astype(np.int64)
-    cell_of = np.repeat(np.arange(cell_key.size), np.diff(cell_start))
+    cell_of = np.repeat(np.arange(cell_start.size - 1), np.diff(cell_start))
     first = cell_start[:-1]
     cell_band = band[order][first]
     cell_col = col[order][first]
@@ -436,41 +585,31 @@ def cluster_tile(
     cos_min, cos_max = reduce_at(np.minimum, cos_s), reduce_at(np.maximum, cos_s)
     cell_weight = np.add.reduceat(w_s, first)
 
-    indptr, neighbour, within = _neighbour_cells(
-        cell_key,
-        cell_band,
-        cell_col,
-        band_ncols,
-        band_start.astype(np.int64),
-        lat_min,
-        lat_max,
-        lon_min,
-        lon_max,
-        cos_min,
-        cos_max,
-        band_height,
-        eps_rad,
-        thr,
-    )
+    band_start = band_start.astype(np.int64)
+    reach_lon = _longitude_reach(lat_min, lat_max, cos_min, eps=eps_rad)
+    ranges = (cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon)
+    bounds = (lat_min, lat_max, lon_min, lon_max, cos_min, cos_max)
+
+    def neighbour_lists(source: np.ndarray, target: np.ndarray):
+        return _neighbour_cells(
+            source, target, *ranges, lon_min, lon_max, cos_min, cos_max, band_height, eps_rad, thr
+        )
+
+    def reach_sums(values: np.ndarray) -> np.ndarray:
+        return _reach_sums(values, *ranges, lon_min, lon_max, band_height, eps_rad)
 
     # Integral weights (below 2**53 in total) add up exactly in any order; others may not.
     exact_sums = bool(np.all(w_s == np.floor(w_s)) and w_s.sum() < 2.0**53)
+    slack = 0.0 if exact_sums else 1e-9 * float(w_s.sum()) + min_samples * _SUM_REL
+
+    # Pass 1, core test: only cells with own points whose reach could weigh min_samples.
+    has_own = np.add.reduceat(own_s.astype(np.int64), first) > 0
+    maybe_core = has_own & (reach_sums(cell_weight) >= min_samples - slack)
+    indptr, neighbour, within = neighbour_lists(maybe_core, cell_weight > 0)
     status = _core_flags(
-        lat_s,
-        lon_s,
-        cos_s,
-        w_s,
-        own_s,
-        cell_of,
-        cell_start,
-        cell_weight,
-        indptr,
-        neighbour,
-        within,
-        thr,
-        float(min_samples),
-        exact_sums,
-    )
+        lat_s, lon_s, cos_s, w_s, own_s, cell_start, cell_weight, *bounds,
+        indptr, neighbour, within, thr, float(min_samples), exact_sums,
+    )  # fmt: skip
     for i in np.flatnonzero(status == 2):
         ball = _neighbour_weights(
             i, lat_s, lon_s, cos_s, w_s, cell_of, cell_start, indptr, neighbour, thr
@@ -478,26 +617,19 @@ def cluster_tile(
         status[i] = 1 if math.fsum(ball) >= min_samples else 0
     core_s = status == 1
 
+    # Pass 2, links and border candidates: only cells within reach of a cell holding cores.
     core_idx = np.flatnonzero(core_s)
     core_start = np.searchsorted(core_idx, cell_start, side="left").astype(np.int64)
+    core_count = np.diff(core_start).astype(np.float64)
+    indptr, neighbour, within = neighbour_lists(reach_sums(core_count) > 0, core_count > 0)
     cell_comp, n_comp = _components(
         lat_s, lon_s, cos_s, core_idx, core_start, indptr, neighbour, within, thr
     )
     asks = np.flatnonzero(~core_s).astype(np.int64)
     cand_rows, cand_comps = _candidates(
-        lat_s,
-        lon_s,
-        cos_s,
-        asks,
-        cell_of,
-        core_idx,
-        core_start,
-        cell_comp,
-        indptr,
-        neighbour,
-        within,
-        thr,
-    )
+        lat_s, lon_s, cos_s, asks, cell_of, core_idx, core_start, cell_comp,
+        indptr, neighbour, within, thr,
+    )  # fmt: skip
 
     is_core = np.zeros(n, bool)
     is_core[order] = core_s
