@@ -39,7 +39,7 @@ def make_points(n: int, path: Path) -> None:
 def run_side(side: str, points: Path, labels: Path) -> None:
     """Body of a subprocess: load points, fit, save labels, print the fit time as JSON."""
     X = np.load(points)
-    min_samples = len(X) / 2000
+    min_samples = max(1, len(X) // 2000)
     start = time.perf_counter()
     if side == "sklearn":
         from sklearn.cluster import DBSCAN

@@ -24,20 +24,22 @@ so the core test never depends on summation order, tiling or partitioning.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-# Relative safety margin for the cell bounds: a pair is skipped, or taken wholesale, only when
-# its bound clears the threshold by this much, far beyond float64 rounding of h.
-_BOUND_REL = 1e-9
 # Relative band around min_samples within which a float sum of non-integral weights is
 # re-checked exactly; float partial sums of up to 1e9 terms err by less.
 _SUM_REL = 1e-6
-# Cell height as a fraction of ε (below 1/√2 a cell is narrower than ε).
-_CELL_FRACTION = float(os.environ.get("ICRANK_CELL_FRACTION", 0.35))
+# Relative margin by which a distance bound must clear the threshold before a pair is skipped or
+# taken whole: far beyond float64 rounding of h.
+_BOUND_REL = 1e-9
+# Cell height as a fraction of ε (below 1/√2 a cell is narrower than ε): small enough that
+# bounds between cells decide most points, large enough to keep neighbour lists short.
+_CELL_FRACTION = 0.35
+# Points per k-d tree leaf for the range sums of points that cells leave undecided.
+_LEAF_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,22 @@ def _reduced_haversine(lat_i, cos_i, lon_i, lat_j, cos_j, lon_j):
     s0 = np.sin(0.5 * (lat_i - lat_j))
     s1 = np.sin(0.5 * (lon_i - lon_j))
     return s0 * s0 + cos_i * cos_j * s1 * s1
+
+
+@numba.njit(cache=True, inline="always")
+def _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
+    """The contract's test ``h(i, j) <= thr``, fast: h equals a quarter of the squared chord
+    between unit vectors, which decides whenever it clears ``thr`` by more than ``band`` (far
+    above the rounding of either form); only near-ties evaluate the contract's formula."""
+    dx = xyz[i, 0] - xyz[j, 0]
+    dy = xyz[i, 1] - xyz[j, 1]
+    dz = xyz[i, 2] - xyz[j, 2]
+    h = 0.25 * (dx * dx + dy * dy + dz * dz)
+    if h < thr - band:
+        return True
+    if h > thr + band:
+        return False
+    return _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr
 
 
 @numba.njit(cache=True, nogil=True)
@@ -212,8 +230,8 @@ def _neighbour_cells(
     """
     n_cells = cell_band.size
     reach = int(np.ceil(eps / band_height)) + 1
-    lo_thr = thr * (1 + 1e-9)
-    hi_thr = thr * (1 - 1e-9)
+    lo_thr = thr * (1 + _BOUND_REL)
+    hi_thr = thr * (1 - _BOUND_REL)
     cap = 1024
     neighbour = np.empty(cap, np.int64)
     within = np.empty(cap, np.bool_)
@@ -259,27 +277,155 @@ def _neighbour_cells(
     return indptr, neighbour[:k], within[:k]
 
 
-@numba.njit(cache=True, inline="always")
-def _point_cell_bounds(
-    lat_i, cos_i, lon_i, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
-):
-    """Lower and upper bounds of h between one point and every point of cell c2."""
-    gap_lat = max(0.0, lat_min[c2] - lat_i, lat_i - lat_max[c2])
-    if lon_i < lon_min[c2] or lon_i > lon_max[c2]:
-        g1 = (lon_min[c2] - lon_i) % (2 * np.pi)
-        g2 = (lon_i - lon_max[c2]) % (2 * np.pi)
-        gap_lon = min(g1, g2, np.pi)
-    else:
-        gap_lon = 0.0
-    s0 = np.sin(0.5 * gap_lat)
-    s1 = np.sin(0.5 * gap_lon)
-    lower = s0 * s0 + cos_i * cos_min[c2] * s1 * s1
-    span_lat = min(max(lat_max[c2] - lat_i, lat_i - lat_min[c2]), np.pi)
-    span_lon = min(max(lon_max[c2] - lon_i, lon_i - lon_min[c2]), np.pi)
-    s0 = np.sin(0.5 * span_lat)
-    s1 = np.sin(0.5 * span_lon)
-    upper = s0 * s0 + cos_i * cos_max[c2] * s1 * s1
-    return lower, upper
+@numba.njit(cache=True, nogil=True)
+def _build_tree(xyz, w, leaf_size):
+    """A k-d tree over unit vectors, split at the midpoint of the box's widest axis.
+
+    Returns ``perm`` (points in tree order) and per node: ``start, stop`` into ``perm``,
+    ``left, right`` children (-1 for a leaf), the split ``axis`` and ``value``, the box
+    ``(x_min, x_max, y_min, y_max, z_min, z_max)`` and the total weight. Identical points never
+    split.
+    """
+    n = xyz.shape[0]
+    perm = np.arange(n)
+    cap = max(16, 4 * (n // max(leaf_size, 1)) + 16)
+    start = np.empty(cap, np.int64)
+    stop = np.empty(cap, np.int64)
+    left = np.full(cap, -1, np.int64)
+    right = np.full(cap, -1, np.int64)
+    axis = np.zeros(cap, np.int64)
+    value = np.zeros(cap)
+    box = np.empty((cap, 6))
+    weight = np.zeros(cap)
+    start[0], stop[0] = 0, n
+    n_nodes = 1
+    pending = [0]
+    while len(pending) > 0:
+        node = pending.pop()
+        a, b = start[node], stop[node]
+        for d in range(3):
+            box[node, 2 * d] = np.inf
+            box[node, 2 * d + 1] = -np.inf
+        total = 0.0
+        for k in range(a, b):
+            p = perm[k]
+            for d in range(3):
+                box[node, 2 * d] = min(box[node, 2 * d], xyz[p, d])
+                box[node, 2 * d + 1] = max(box[node, 2 * d + 1], xyz[p, d])
+            total += w[p]
+        weight[node] = total
+        widest = 0
+        for d in range(1, 3):
+            if (
+                box[node, 2 * d + 1] - box[node, 2 * d]
+                > box[node, 2 * widest + 1] - box[node, 2 * widest]
+            ):
+                widest = d
+        lo_v, hi_v = box[node, 2 * widest], box[node, 2 * widest + 1]
+        if b - a <= leaf_size or not hi_v > lo_v:
+            continue
+        mid = 0.5 * (lo_v + hi_v)
+        if not mid < hi_v:
+            mid = lo_v  # rounding put the midpoint on the top value
+        i, j = a, b - 1
+        while i <= j:
+            if xyz[perm[i], widest] <= mid:
+                i += 1
+            else:
+                perm[i], perm[j] = perm[j], perm[i]
+                j -= 1
+        if n_nodes + 2 > cap:
+            start = np.concatenate((start, np.empty(cap, np.int64)))
+            stop = np.concatenate((stop, np.empty(cap, np.int64)))
+            left = np.concatenate((left, np.full(cap, -1, np.int64)))
+            right = np.concatenate((right, np.full(cap, -1, np.int64)))
+            axis = np.concatenate((axis, np.zeros(cap, np.int64)))
+            value = np.concatenate((value, np.zeros(cap)))
+            box = np.concatenate((box, np.empty((cap, 6))))
+            weight = np.concatenate((weight, np.zeros(cap)))
+            cap *= 2
+        axis[node] = widest
+        value[node] = mid
+        left[node], right[node] = n_nodes, n_nodes + 1
+        start[n_nodes], stop[n_nodes] = a, i
+        start[n_nodes + 1], stop[n_nodes + 1] = i, b
+        pending.append(n_nodes)
+        pending.append(n_nodes + 1)
+        n_nodes += 2
+    return (
+        perm,
+        start,
+        stop,
+        left,
+        right,
+        axis,
+        value,
+        box[:n_nodes].copy(),
+        weight[:n_nodes].copy(),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _ball_weight_decides(i, lat, lon, cos, xyz, w, tree, thr, tie, hi, lo, slack):
+    """Core test of one point by a k-d tree range sum: 1 core, 0 not core, 2 undecided.
+
+    ``lower`` and ``upper`` bound the ε-ball weight. The squared Euclidean distance from the
+    point's unit vector to a node's box bounds every chord², hence every h = chord²/4, into the
+    node: a node wholly within ε adds to ``lower``, one wholly beyond leaves ``upper``, leaves in
+    between are summed point by point. The walk stops as soon as either bound decides.
+    """
+    perm, start, stop, left, right, axis, value, box, weight = tree
+    lower = 0.0
+    upper = weight[0]
+    stack = np.empty(256, np.int64)
+    top = 0
+    stack[0] = 0
+    while top >= 0:
+        node = stack[top]
+        top -= 1
+        near2 = 0.0
+        far2 = 0.0
+        for d in range(3):
+            p = xyz[i, d]
+            lo_b = box[node, 2 * d]
+            hi_b = box[node, 2 * d + 1]
+            gap = lo_b - p if p < lo_b else (p - hi_b if p > hi_b else 0.0)
+            near2 += gap * gap
+            reach = max(p - lo_b, hi_b - p)
+            far2 += reach * reach
+        if 0.25 * far2 < thr - tie:
+            lower += weight[node]
+        elif 0.25 * near2 > thr + tie:
+            upper -= weight[node]
+        elif left[node] < 0:
+            inside = 0.0
+            for k in range(start[node], stop[node]):
+                j = perm[k]
+                if _is_neighbour(lat, lon, cos, xyz, i, j, thr, tie):
+                    inside += w[j]
+            lower += inside
+            upper -= weight[node] - inside
+        else:
+            if top + 2 >= stack.size:
+                stack = np.concatenate((stack, np.empty(stack.size, np.int64)))
+            # The child on the point's side goes on top: it is visited first.
+            if xyz[i, axis[node]] <= value[node]:
+                near, far = left[node], right[node]
+            else:
+                near, far = right[node], left[node]
+            stack[top + 1] = far
+            stack[top + 2] = near
+            top += 2
+            continue
+        if lower >= hi:
+            return 1
+        if upper < lo - slack:
+            return 0
+    if lower >= hi:
+        return 1
+    if lower < lo:
+        return 0
+    return 2
 
 
 @numba.njit(cache=True, nogil=True)
@@ -287,40 +433,35 @@ def _core_flags(
     lat,
     lon,
     cos,
+    xyz,
     w,
     own,
     cell_start,
     cell_weight,
-    lat_min,
-    lat_max,
-    lon_min,
-    lon_max,
-    cos_min,
-    cos_max,
     indptr,
     neighbour,
     within,
+    tree,
     thr,
+    tie,
     min_samples,
     exact_sums,
 ):
     """Core test of own points: 1 core, 0 not core, 2 undecided (needs an exact sum).
 
-    For every point, ``lower`` and ``upper`` bound its ε-ball weight. Cells wholly within ε of
-    the point's cell start ``lower``, all candidate cells start ``upper``; the remaining cells are
-    taken whole or dropped by point-to-cell bounds, and only cells straddling the point's ε-circle
-    are summed point by point. The loop stops as soon as either bound decides.
+    Whole cells first: the weight of the cells wholly within ε of a cell bounds the ε-ball of
+    each of its points from below, the weight of all candidate cells from above. Points of
+    cells that neither bound decides get a k-d tree range sum.
     """
-    n = lat.size
-    status = np.zeros(n, np.int8)
+    status = np.zeros(lat.size, np.int8)
+    # Float subtraction from upper bounds may drift for non-integral weights; keep a margin.
+    slack = 0.0 if exact_sums else 1e-9 * tree[8][0]
     if exact_sums:
         hi = min_samples
         lo = min_samples
     else:
-        hi = min_samples * (1 + 1e-6)
-        lo = min_samples * (1 - 1e-6)
-    lo_thr = thr * (1 + 1e-9)
-    hi_thr = thr * (1 - 1e-9)
+        hi = min_samples * (1 + _SUM_REL)
+        lo = min_samples * (1 - _SUM_REL)
     for c in range(cell_start.size - 1):
         base_lower = 0.0
         base_upper = 0.0
@@ -328,49 +469,16 @@ def _core_flags(
             base_upper += cell_weight[neighbour[k]]
             if within[k]:
                 base_lower += cell_weight[neighbour[k]]
-        # Float subtraction from `upper` may drift for non-integral weights; keep a margin.
-        slack = 0.0 if exact_sums else 1e-9 * base_upper
-        if base_lower >= hi:
-            for i in range(cell_start[c], cell_start[c + 1]):
-                if own[i]:
-                    status[i] = 1
-            continue
         if base_upper < lo - slack:
             continue
         for i in range(cell_start[c], cell_start[c + 1]):
-            if not own[i]:
-                continue
-            lower = base_lower
-            upper = base_upper
-            for k in range(indptr[c], indptr[c + 1]):
-                if within[k]:
-                    continue
-                c2 = neighbour[k]
-                lb, ub = _point_cell_bounds(
-                    lat[i], cos[i], lon[i], c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max
-                )
-                if ub <= hi_thr:
-                    lower += cell_weight[c2]
-                elif lb > lo_thr:
-                    upper -= cell_weight[c2]
+            if own[i]:
+                if base_lower >= hi:
+                    status[i] = 1
                 else:
-                    inside = 0.0
-                    for j in range(cell_start[c2], cell_start[c2 + 1]):
-                        if (
-                            _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j])
-                            <= thr
-                        ):
-                            inside += w[j]
-                    lower += inside
-                    upper -= cell_weight[c2] - inside
-                if lower >= hi or upper < lo - slack:
-                    break
-            if lower >= hi:
-                status[i] = 1
-            elif lower < lo or upper < lo - slack:
-                status[i] = 0
-            else:
-                status[i] = 2
+                    status[i] = _ball_weight_decides(
+                        i, lat, lon, cos, xyz, w, tree, thr, tie, hi, lo, slack
+                    )
     return status
 
 
@@ -402,24 +510,24 @@ def _find(parent, x):
 
 
 @numba.njit(cache=True, nogil=True)
-def _any_pair_within(lat, lon, cos, idx_a, idx_b, thr):
+def _any_pair_within(lat, lon, cos, xyz, idx_a, idx_b, thr, band):
     for i in idx_a:
         for j in idx_b:
-            if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+            if _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
                 return True
     return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _any_within(lat, lon, cos, i, idx_b, thr):
-    for j in idx_b:
-        if _reduced_haversine(lat[i], cos[i], lon[i], lat[j], cos[j], lon[j]) <= thr:
+def _any_within(lat, lon, cos, xyz, i, idx_b, thr, band):
+    for j in idx_b:  # noqa: SIM110 (numba compiles no generators)
+        if _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
             return True
     return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, thr):
+def _components(lat, lon, cos, xyz, core_idx, core_start, indptr, neighbour, within, thr, band):
     """Union cells whose core points link; returns the local component of each cell (-1: none)."""
     n_cells = core_start.size - 1
     parent = np.arange(n_cells)
@@ -438,7 +546,7 @@ def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, 
             rb = _find(parent, c2)
             if ra == rb:
                 continue
-            if within[k] or _any_pair_within(lat, lon, cos, a, b, thr):
+            if within[k] or _any_pair_within(lat, lon, cos, xyz, a, b, thr, band):
                 parent[max(ra, rb)] = min(ra, rb)
     comp = np.full(n_cells, -1, np.int64)
     root_comp = np.full(n_cells, -1, np.int64)
@@ -456,7 +564,20 @@ def _components(lat, lon, cos, core_idx, core_start, indptr, neighbour, within, 
 
 @numba.njit(cache=True, nogil=True)
 def _candidates(
-    lat, lon, cos, asks, cell_of, core_idx, core_start, cell_comp, indptr, neighbour, within, thr
+    lat,
+    lon,
+    cos,
+    xyz,
+    asks,
+    cell_of,
+    core_idx,
+    core_start,
+    cell_comp,
+    indptr,
+    neighbour,
+    within,
+    thr,
+    band,
 ):
     """Pairs (row, component) for rows that ask: components with a core within ε of the row."""
     cap = max(16, asks.size * 2)
@@ -480,7 +601,7 @@ def _candidates(
             if dup:
                 continue
             b = core_idx[core_start[c2] : core_start[c2 + 1]]
-            if within[k] or _any_within(lat, lon, cos, i, b, thr):
+            if within[k] or _any_within(lat, lon, cos, xyz, i, b, thr, band):
                 if n_seen == seen.size:
                     seen = np.concatenate((seen, np.empty(n_seen, np.int64)))
                 seen[n_seen] = comp
@@ -572,6 +693,9 @@ def cluster_tile(
     order = np.argsort(key, kind="stable")
     lat_s, lon_s, w_s, own_s, key_s = lat[order], lon[order], weight[order], own[order], key[order]
     cos_s = np.cos(lat_s)
+    xyz = np.stack([cos_s * np.cos(lon_s), cos_s * np.sin(lon_s), np.sin(lat_s)], axis=1)
+    # Rounding of h from unit vectors or from the formula stays far below this margin.
+    tie = _BOUND_REL * thr + 1e-13 * math.sqrt(thr) + 1e-15
     _, cell_start = np.unique(key_s, return_index=True)
     cell_start = np.append(cell_start, n).astype(np.int64)
     cell_of = np.repeat(np.arange(cell_start.size - 1), np.diff(cell_start))
@@ -588,7 +712,6 @@ def cluster_tile(
     band_start = band_start.astype(np.int64)
     reach_lon = _longitude_reach(lat_min, lat_max, cos_min, eps=eps_rad)
     ranges = (cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon)
-    bounds = (lat_min, lat_max, lon_min, lon_max, cos_min, cos_max)
 
     def neighbour_lists(source: np.ndarray, target: np.ndarray):
         return _neighbour_cells(
@@ -606,9 +729,10 @@ def cluster_tile(
     has_own = np.add.reduceat(own_s.astype(np.int64), first) > 0
     maybe_core = has_own & (reach_sums(cell_weight) >= min_samples - slack)
     indptr, neighbour, within = neighbour_lists(maybe_core, cell_weight > 0)
+    tree = _build_tree(xyz, w_s, _LEAF_SIZE)
     status = _core_flags(
-        lat_s, lon_s, cos_s, w_s, own_s, cell_start, cell_weight, *bounds,
-        indptr, neighbour, within, thr, float(min_samples), exact_sums,
+        lat_s, lon_s, cos_s, xyz, w_s, own_s, cell_start, cell_weight, indptr, neighbour, within,
+        tree, thr, tie, float(min_samples), exact_sums,
     )  # fmt: skip
     for i in np.flatnonzero(status == 2):
         ball = _neighbour_weights(
@@ -623,12 +747,12 @@ def cluster_tile(
     core_count = np.diff(core_start).astype(np.float64)
     indptr, neighbour, within = neighbour_lists(reach_sums(core_count) > 0, core_count > 0)
     cell_comp, n_comp = _components(
-        lat_s, lon_s, cos_s, core_idx, core_start, indptr, neighbour, within, thr
+        lat_s, lon_s, cos_s, xyz, core_idx, core_start, indptr, neighbour, within, thr, tie
     )
     asks = np.flatnonzero(~core_s).astype(np.int64)
     cand_rows, cand_comps = _candidates(
-        lat_s, lon_s, cos_s, asks, cell_of, core_idx, core_start, cell_comp,
-        indptr, neighbour, within, thr,
+        lat_s, lon_s, cos_s, xyz, asks, cell_of, core_idx, core_start, cell_comp,
+        indptr, neighbour, within, thr, tie,
     )  # fmt: skip
 
     is_core = np.zeros(n, bool)
