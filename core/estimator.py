@@ -447,6 +447,7 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
         self.n_tiles_ = plan.n_tiles
         if plan.n_tiles == 0:
             return self._set_result(np.empty(0, np.int64), np.empty(0, np.int64), 0)
+        plan.halo_sources  # noqa: B018 (computed once here, then shipped with the plan)
 
         stitched, groups = self._build_graph(blocks, plan, eps_rad, token)
         out = dask.compute(*groups)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -208,6 +209,26 @@ class TilePlan:
         """Latitude and longitude bounds of every tile, in degrees."""
         return geohash_bounds(self.prefix, self.precision)
 
+    @cached_property
+    def halo_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """CSR ``(indptr, tiles)``: for each tile, the other tiles whose bounds touch its halo.
+
+        Only points of those tiles can be halo points of the tile.
+        """
+        lat_lo, lat_hi, lon_lo, lon_hi = self.bounds()
+        lat_margin, lon_margin = halo_margins(lat_lo, lat_hi, eps_rad=self.eps_rad)
+        indptr = np.zeros(self.n_tiles + 1, np.int64)
+        sources = []
+        for t in range(self.n_tiles):
+            touch = (lat_lo <= lat_hi[t] + lat_margin) & (lat_hi >= lat_lo[t] - lat_margin)
+            gap = np.minimum(np.mod(lon_lo - lon_hi[t], 360.0), np.mod(lon_lo[t] - lon_hi, 360.0))
+            overlap = (lon_lo <= lon_hi[t]) & (lon_hi >= lon_lo[t])
+            touch &= overlap | (gap <= lon_margin[t])
+            touch[t] = False
+            sources.append(np.flatnonzero(touch))
+            indptr[t + 1] = indptr[t] + sources[-1].size
+        return indptr, (np.concatenate(sources) if sources else np.empty(0, np.int64))
+
     def labels(self) -> list[str]:
         """Base-32 geohash text of every tile, for task names and logs."""
         return [
@@ -361,19 +382,21 @@ def assign_halo_tiles(
     """
     lat_lo, lat_hi, lon_lo, lon_hi = plan.bounds()
     lat_margin, lon_margin = halo_margins(lat_lo, lat_hi, eps_rad=plan.eps_rad)
-    order = np.argsort(lat, kind="stable")
-    lat_sorted = lat[order]
-    starts = np.searchsorted(lat_sorted, lat_lo - lat_margin, side="left")
-    stops = np.searchsorted(lat_sorted, lat_hi + lat_margin, side="right")
+    indptr, sources = plan.halo_sources
+    by_tile = np.argsort(own_tile, kind="stable")
+    tile_start = np.searchsorted(own_tile[by_tile], np.arange(plan.n_tiles + 1))
     points: list[np.ndarray] = []
     tiles: list[np.ndarray] = []
     for t in range(plan.n_tiles):
-        cand = order[starts[t] : stops[t]]
-        if cand.size == 0:
+        near = sources[indptr[t] : indptr[t + 1]]
+        near = near[tile_start[near + 1] > tile_start[near]]
+        if near.size == 0:
             continue
+        cand = np.concatenate([by_tile[tile_start[u] : tile_start[u + 1]] for u in near.tolist()])
+        keep = (lat[cand] >= lat_lo[t] - lat_margin) & (lat[cand] <= lat_hi[t] + lat_margin)
         if np.isfinite(lon_margin[t]):
-            cand = cand[circular_lon_gap(lon[cand], lon_lo[t], lon_hi[t]) <= lon_margin[t]]
-        cand = np.sort(cand[own_tile[cand] != t])
+            keep &= circular_lon_gap(lon[cand], lon_lo[t], lon_hi[t]) <= lon_margin[t]
+        cand = np.sort(cand[keep])
         if cand.size:
             points.append(cand)
             tiles.append(np.full(cand.size, t, dtype=np.int64))
