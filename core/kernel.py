@@ -10,11 +10,20 @@ Neighbour test (the contract, as scikit-learn's haversine BallTree computes it):
 
     h(i, j) = sin²((φi - φj)/2) + cos φi · cos φj · sin²((λi - λj)/2)  <=  sin²(ε/2)
 
-on float64 radians of the original degrees. Cells are latitude bands about ε/√2 high, each cut
-into longitude cells about as wide on the ground. Bounding boxes of the points in two cells give
-a lower bound of ``h`` (skip the pair) and an upper bound (every pair is a neighbour, so weights
-add up cell by cell); only the pairs in between are tested point by point, with early exit.
-Memory is O(points + occupied cells + neighbouring cell pairs).
+on float64 radians of the original degrees. Mathematically h is a quarter of the squared chord
+between the points' unit vectors; the kernel uses that cheap form whenever it clears the
+threshold by far more than either form's rounding, and the formula above for near-ties, so every
+decision is the contract's.
+
+Cells are latitude bands 0.35 ε high, each cut into cells about as wide on the ground. Bounding
+boxes of two cells bound ``h`` for all their point pairs: pairs beyond ε are skipped, pairs
+wholly within ε add up by weight. Cheap prefix sums over candidate cells first rule out cells
+that cannot hold a core point, or are out of reach of any. Points that cell bounds leave
+undecided get a range sum in a k-d tree over unit vectors whose nodes carry weights: a node
+wholly inside ε adds its weight, one wholly outside drops it, and only leaves on the ε-circle
+are tested point by point, stopping as soon as the running bounds decide. Links between core
+cells and border candidates test point pairs with early exit. Memory is
+O(points + occupied cells + neighbouring cell pairs).
 
 Weight sums are exact: integral weights add up exactly in float64, and for other weights a sum
 within a relative 1e-6 of ``min_samples`` is recomputed with ``math.fsum`` (correctly rounded),

@@ -210,3 +210,26 @@ def test_threaded_scheduler_with_many_workers_gives_identical_labels(city_points
         results.append(model.labels_)
     np.testing.assert_array_equal(results[0], results[1])
     np.testing.assert_array_equal(results[0], results[2])
+
+
+def test_pairs_at_exactly_eps_follow_the_contract_formula():
+    # Pairs ε apart (to within a few ulps) along parallels and meridians at many latitudes: the
+    # engine's fast chord test must defer to the contract's formula on every near-tie.
+    eps_km = 13.0
+    eps_deg = np.degrees(eps_km / EARTH_RADIUS_KM)
+    rows = []
+    for lat in np.linspace(-80, 80, 33):
+        for k, nudge in enumerate((-3e-13, -1e-13, 0.0, 1e-13, 3e-13)):
+            d = eps_deg * (1 + nudge)
+            rows += [[lat, 7.0 * k], [lat + d, 7.0 * k]]  # along a meridian
+            d_lon = np.degrees(
+                2 * np.arcsin(np.sin(eps_km / EARTH_RADIUS_KM / 2) / np.cos(np.radians(lat)))
+            )
+            rows += [[lat, -90.0 + 7 * k], [lat, -90.0 + 7 * k + d_lon * (1 + nudge)]]  # parallel
+    X = np.array(rows)
+    labels, core = brute_force_dbscan(X, eps_km, 2)
+    assert 0 < core.size < len(X)  # the nudges do straddle the threshold
+    for tiling in ({}, {"max_tile_points": 3, "max_precision": 6}):
+        model = GeoDBSCAN(eps_km, 2, **tiling).fit(X)
+        np.testing.assert_array_equal(model.labels_, labels)
+        np.testing.assert_array_equal(model.core_sample_indices_, core)
