@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from core.tiling import longitude_reach
+
 # Relative band around min_samples within which a float sum of non-integral weights is
 # re-checked exactly; float partial sums of up to 1e9 terms err by less.
 _SUM_REL = 1e-6
@@ -120,23 +122,16 @@ def _pair_bounds(c1, c2, lat_min, lat_max, lon_min, lon_max, cos_min, cos_max):
 
 
 @numba.njit(cache=True, inline="always")
-def _band_ranges(
-    c,
-    b2,
-    cell_band,
-    cell_col,
-    band_ncols,
-    band_start,
-    lat_min,
-    lat_max,
-    reach_lon,
-    lon_min,
-    lon_max,
-    band_height,
-    eps,
-):
+def _band_ranges(c, b2, geom, band_height, eps):
     """Index ranges ``[r0, r1)`` and ``[r2, r3)`` of the cells of band b2 that may hold
-    ε-neighbours of points of cell c (a superset: bounds are tested afterwards)."""
+    ε-neighbours of points of cell c (a superset: bounds are tested afterwards).
+
+    ``geom`` is ``(cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon,
+    lon_min, lon_max)``, per cell and per band.
+    """
+    cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon, lon_min, lon_max = (
+        geom
+    )
     s = band_start[b2]
     e = band_start[b2 + 1]
     if s == e:
@@ -166,22 +161,10 @@ def _band_ranges(
 
 
 @numba.njit(cache=True, nogil=True)
-def _reach_sums(
-    values,
-    cell_band,
-    cell_col,
-    band_ncols,
-    band_start,
-    lat_min,
-    lat_max,
-    reach_lon,
-    lon_min,
-    lon_max,
-    band_height,
-    eps,
-):
+def _reach_sums(values, geom, band_height, eps):
     """Per cell, the sum of ``values`` over every cell in its candidate ranges (an upper bound of
     the sum over its true neighbour cells), from prefix sums: no distance is computed."""
+    cell_band, band_ncols = geom[0], geom[2]
     n_cells = cell_band.size
     prefix = np.zeros(n_cells + 1)
     for c in range(n_cells):
@@ -192,51 +175,23 @@ def _reach_sums(
         b = cell_band[c]
         total = 0.0
         for b2 in range(max(0, b - reach), min(band_ncols.size, b + reach + 1)):
-            r0, r1, r2, r3 = _band_ranges(
-                c,
-                b2,
-                cell_band,
-                cell_col,
-                band_ncols,
-                band_start,
-                lat_min,
-                lat_max,
-                reach_lon,
-                lon_min,
-                lon_max,
-                band_height,
-                eps,
-            )
+            r0, r1, r2, r3 = _band_ranges(c, b2, geom, band_height, eps)
             total += (prefix[r1] - prefix[r0]) + (prefix[r3] - prefix[r2])
         out[c] = total
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _neighbour_cells(
-    source,
-    target,
-    cell_band,
-    cell_col,
-    band_ncols,
-    band_start,
-    lat_min,
-    lat_max,
-    reach_lon,
-    lon_min,
-    lon_max,
-    cos_min,
-    cos_max,
-    band_height,
-    eps,
-    thr,
-):
+def _neighbour_cells(source, target, geom, cos_min, cos_max, band_height, eps, thr):
     """CSR lists, for each ``source`` cell, of the ``target`` cells that may hold ε-neighbours
     of its points (itself included when it is a target).
 
     Returns ``(indptr, neighbour, within)`` where ``within`` marks pairs whose every point pair
     is a neighbour. Cells that are not sources get empty lists.
     """
+    cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon, lon_min, lon_max = (
+        geom
+    )
     n_cells = cell_band.size
     reach = int(np.ceil(eps / band_height)) + 1
     lo_thr = thr * (1 + _BOUND_REL)
@@ -250,21 +205,7 @@ def _neighbour_cells(
         if source[c]:
             b = cell_band[c]
             for b2 in range(max(0, b - reach), min(band_ncols.size, b + reach + 1)):
-                r0, r1, r2, r3 = _band_ranges(
-                    c,
-                    b2,
-                    cell_band,
-                    cell_col,
-                    band_ncols,
-                    band_start,
-                    lat_min,
-                    lat_max,
-                    reach_lon,
-                    lon_min,
-                    lon_max,
-                    band_height,
-                    eps,
-                )
+                r0, r1, r2, r3 = _band_ranges(c, b2, geom, band_height, eps)
                 for part in range(2):
                     first = r0 if part == 0 else r2
                     stop = r1 if part == 0 else r3
@@ -519,18 +460,17 @@ def _find(parent, x):
 
 
 @numba.njit(cache=True, nogil=True)
-def _any_pair_within(lat, lon, cos, xyz, idx_a, idx_b, thr, band):
-    for i in idx_a:
-        for j in idx_b:
-            if _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
-                return True
+def _any_within(lat, lon, cos, xyz, i, idx_b, thr, band):
+    for j in idx_b:  # noqa: SIM110 (numba compiles no generators)
+        if _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
+            return True
     return False
 
 
 @numba.njit(cache=True, nogil=True)
-def _any_within(lat, lon, cos, xyz, i, idx_b, thr, band):
-    for j in idx_b:  # noqa: SIM110 (numba compiles no generators)
-        if _is_neighbour(lat, lon, cos, xyz, i, j, thr, band):
+def _any_pair_within(lat, lon, cos, xyz, idx_a, idx_b, thr, band):
+    for i in idx_a:  # noqa: SIM110 (numba compiles no generators)
+        if _any_within(lat, lon, cos, xyz, i, idx_b, thr, band):
             return True
     return False
 
@@ -627,21 +567,17 @@ def _candidates(
 def _longitude_reach(
     lat_min: np.ndarray, lat_max: np.ndarray, cos_min: np.ndarray, *, eps: float
 ) -> np.ndarray:
-    """Per cell, the longitude difference beyond which no point can be within ε of its points.
-
-    From ``cos φ1 cos φ2 sin²(Δλ/2) <= sin²(ε/2)``, with φ2 anywhere within ε of the cell:
-    ``inf`` when that band reaches a pole or the bound exceeds 180°.
-    """
+    """Per cell, the longitude difference beyond which no point can be within ε of its points
+    (``inf``: every longitude), with the other point anywhere within ε of the cell."""
     poleward = np.maximum(np.abs(lat_min - eps), np.abs(lat_max + eps)) + 1e-9
-    prod = cos_min * np.cos(np.minimum(poleward, 0.5 * np.pi))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = math.sin(0.5 * eps) / np.sqrt(prod)
-        reach = 2.0 * np.arcsin(np.minimum(ratio, 1.0)) * (1 + 1e-9) + 1e-12
-    return np.where((poleward < 0.5 * np.pi) & (ratio < 1.0), reach, np.inf)
+    cos_pole = np.cos(np.minimum(poleward, 0.5 * np.pi))
+    reach = longitude_reach(cos_min, cos_pole, eps_rad=eps) * (1 + _BOUND_REL) + 1e-12
+    return np.where(poleward < 0.5 * np.pi, reach, np.inf)
 
 
 def _grid(lat: np.ndarray, lon: np.ndarray, *, eps: float):
-    """Cell of every point: latitude bands ~ε/√2 high, each cut into cells ~as wide."""
+    """Cell of every point: latitude bands ``_CELL_FRACTION`` ε high, each cut into cells
+    about as wide on the ground."""
     band_height = max(eps * _CELL_FRACTION, 1e-7)
     n_bands = max(1, math.ceil(math.pi / band_height))
     band_height = math.pi / n_bands
@@ -720,15 +656,23 @@ def cluster_tile(
 
     band_start = band_start.astype(np.int64)
     reach_lon = _longitude_reach(lat_min, lat_max, cos_min, eps=eps_rad)
-    ranges = (cell_band, cell_col, band_ncols, band_start, lat_min, lat_max, reach_lon)
+    geom = (
+        cell_band,
+        cell_col,
+        band_ncols,
+        band_start,
+        lat_min,
+        lat_max,
+        reach_lon,
+        lon_min,
+        lon_max,
+    )
 
     def neighbour_lists(source: np.ndarray, target: np.ndarray):
-        return _neighbour_cells(
-            source, target, *ranges, lon_min, lon_max, cos_min, cos_max, band_height, eps_rad, thr
-        )
+        return _neighbour_cells(source, target, geom, cos_min, cos_max, band_height, eps_rad, thr)
 
     def reach_sums(values: np.ndarray) -> np.ndarray:
-        return _reach_sums(values, *ranges, lon_min, lon_max, band_height, eps_rad)
+        return _reach_sums(values, geom, band_height, eps_rad)
 
     # Integral weights (below 2**53 in total) add up exactly in any order; others may not.
     exact_sums = bool(np.all(w_s == np.floor(w_s)) and w_s.sum() < 2.0**53)

@@ -331,6 +331,20 @@ def assign_own_tiles(codes: np.ndarray, plan: TilePlan) -> np.ndarray:
     return tile
 
 
+def longitude_reach(cos_a: np.ndarray, cos_b: np.ndarray, *, eps_rad: float) -> np.ndarray:
+    """Largest longitude difference (radians) between two points within ε of each other.
+
+    From ``cos φ1 cos φ2 sin²(Δλ/2) <= sin²(ε/2)`` with ``cos φ1 >= cos_a`` and
+    ``cos φ2 >= cos_b``; ``inf`` where the bound allows every longitude (a pole, or more than
+    180°). Callers add their own slack for rounding.
+    """
+    prod = np.asarray(cos_a, dtype=np.float64) * np.asarray(cos_b, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.sin(0.5 * eps_rad) / np.sqrt(prod)
+        reach = 2.0 * np.arcsin(np.minimum(ratio, 1.0))
+    return np.where(ratio < 1.0, reach, np.inf)
+
+
 def halo_margins(
     lat_lo: np.ndarray, lat_hi: np.ndarray, *, eps_rad: float
 ) -> tuple[float, np.ndarray]:
@@ -338,20 +352,19 @@ def halo_margins(
 
     A point within ε (great-circle angle) of some point of a tile lies within ``lat_margin`` of
     the tile's latitude range and within ``lon_margin`` (circularly) of its longitude range.
-    The longitude margin follows from ``cos φ1 cos φ2 sin²(Δλ/2) <= sin²(ε/2)`` with both
-    latitudes in the widened band, so it grows like 1/cos of the band's most poleward latitude;
-    it is ``inf`` (every longitude) when the band reaches a pole or the bound exceeds 180°.
+    The longitude margin is ``longitude_reach`` with both latitudes in the widened band, so it
+    grows like 1/cos of the band's most poleward latitude; it is ``inf`` (every longitude) when
+    the band reaches a pole or the bound exceeds 180°.
     """
     eps_deg = np.degrees(eps_rad)
     lat_margin = eps_deg * (1 + _HALO_SLACK_REL) + _HALO_SLACK_ABS_DEG
     lat_lo = np.asarray(lat_lo, dtype=np.float64)
     lat_hi = np.asarray(lat_hi, dtype=np.float64)
     poleward = np.radians(np.maximum(np.abs(lat_lo - lat_margin), np.abs(lat_hi + lat_margin)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.sin(eps_rad / 2) / np.cos(np.minimum(poleward, np.pi / 2))
-        lon_margin = np.degrees(2 * np.arcsin(np.minimum(ratio, 1.0)))
-    lon_margin = lon_margin * (1 + _HALO_SLACK_REL) + _HALO_SLACK_ABS_DEG
-    full = (poleward >= np.pi / 2) | ~(ratio < 1.0) | (lon_margin >= 180.0)
+    cos_pole = np.cos(np.minimum(poleward, np.pi / 2))
+    reach = longitude_reach(cos_pole, cos_pole, eps_rad=eps_rad)
+    lon_margin = np.degrees(reach) * (1 + _HALO_SLACK_REL) + _HALO_SLACK_ABS_DEG
+    full = (poleward >= np.pi / 2) | (lon_margin >= 180.0)
     return float(lat_margin), np.where(full, np.inf, lon_margin)
 
 
