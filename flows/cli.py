@@ -1,17 +1,34 @@
-"""The ``icrank`` command line."""
+"""The ``icrank`` command line.
+
+Exit codes: 0 success; 1 internal error (a bug: please report it); 2 bad usage or
+configuration; 3 unusable input; 4 output or previous-run location unusable; 5 Dask
+cluster unreachable.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import time
+from typing import Any
 
 import click
 
 from flows import __version__
 
 SYNTHETIC_NOTICE = (
-    "Demo data are SYNTHETIC: random points around real GeoNames cities, not WIPO figures."
+    "Demo data are SYNTHETIC: random records placed around real GeoNames cities, not WIPO figures."
 )
+EXIT_CONFIG, EXIT_INPUT, EXIT_OUTPUT, EXIT_CLUSTER = 2, 3, 4, 5
+
+
+class Failure(click.ClickException):
+    """A user-facing failure: one line on stderr and a documented exit code."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,46 +38,258 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--points", default=200_000, show_default=True, help="Synthetic points to cluster.")
-@click.option("--eps-km", default=13.0, show_default=True, help="DBSCAN radius in km.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the synthetic world.")
-def run(points: int, eps_km: float, seed: int) -> None:
-    """Cluster the embedded synthetic demo world and print its largest clusters.
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="URL",
+    help="Record table (Parquet/CSV file, folder or glob, any fsspec URL); repeatable. "
+    "Default: the embedded SYNTHETIC demo world.",
+)
+@click.option(
+    "--output",
+    default="./output",
+    show_default=True,
+    metavar="URL",
+    help="Parent folder; each run writes <output>/<run-id>/.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="YAML file overriding the defaults.",
+)
+@click.option("--scheduler", metavar="ADDRESS", help="Existing Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes.")
+@click.option(
+    "--top", type=click.IntRange(min=1), help="Clusters shown and aggregated (config: top)."
+)
+@click.option(
+    "--previous",
+    metavar="URL",
+    help="Earlier run (its folder, or a parent: the newest complete run in it).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar or stage log.")
+def run(
+    inputs: tuple[str, ...],
+    output: str,
+    config_file: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    top: int | None,
+    previous: str | None,
+    quiet: bool,
+) -> None:
+    """Rank innovation clusters and publish the outputs."""
+    from flows.config import ConfigError, load_config
+    from flows.inputs import InputError
+    from flows.publish import OutputError
+    from flows.runtime import ClusterError
 
-    Provisional: the full ranking flow replaces this command.
-    """
-    import numpy as np
-    from sklearn.neighbors import BallTree
-
-    from core import GeoDBSCAN
-    from core.demo_world import sample_city_points
-    from core.gazetteer import GEONAMES_CREDIT, load_cities
-
-    click.echo(SYNTHETIC_NOTICE)
-    cities = load_cities()
-    X = sample_city_points(cities, points, seed=seed)
-    min_samples = max(points / 2000, 1)
-    start = time.perf_counter()
+    _configure_logging(quiet)
     try:
-        model = GeoDBSCAN(eps_km=eps_km, min_samples=min_samples).fit(X)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    elapsed = time.perf_counter() - start
-    labels = model.labels_
-    click.echo(
-        f"{points:,} points, eps {eps_km} km, min_samples {min_samples:g}: "
-        f"{model.n_clusters_} clusters over {model.n_tiles_} tiles in {elapsed:.1f} s"
+        config = load_config(
+            config_file, environ=os.environ, overrides={"top": top} if top else None
+        )
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_CONFIG) from None
+    try:
+        result = _run(config, inputs, output, scheduler, workers, previous, quiet)
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_CONFIG) from None
+    except InputError as exc:
+        raise Failure(str(exc), EXIT_INPUT) from None
+    except OutputError as exc:
+        raise Failure(str(exc), EXIT_OUTPUT) from None
+    except ClusterError as exc:
+        raise Failure(str(exc), EXIT_CLUSTER) from None
+    _print_result(result, top=min(10, config.top))
+
+
+def _configure_logging(quiet: bool) -> None:
+    # Only our logger: the stage lines. Dask's own loggers stay at their configured levels.
+    log = logging.getLogger("icrank")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.INFO)
+
+
+def _run(config, inputs, output, scheduler, workers, previous, quiet) -> dict[str, Any]:
+    from core.gazetteer import GEONAMES_CREDIT, load_cities
+    from core.regions import known_economies
+    from flows.inputs import InputError, demo_records, read_records
+    from flows.population import open_population_grid
+    from flows.publish import (
+        find_previous_run,
+        fingerprint,
+        library_versions,
+        new_run_id,
+        publish_run,
+        render_outputs,
     )
-    if model.n_clusters_:
-        sizes = np.bincount(labels[labels >= 0])
-        top = np.argsort(-sizes, kind="stable")[:10]
-        tree = BallTree(np.radians(cities[["lat", "lon"]].to_numpy()), metric="haversine")
-        for rank, k in enumerate(top, 1):
-            centre = X[labels == k].mean(axis=0)
-            _, idx = tree.query(np.radians(centre)[None, :], k=1)
-            city = cities.iloc[int(idx[0, 0])]
-            click.echo(f"{rank:>3}. {city['name']} ({city['country']}): {sizes[k]:,} points")
+    from flows.rank import StageLog, rank_records
+    from flows.runtime import dashboard_link, dask_client
+
+    log = logging.getLogger("icrank")
+    started = time.perf_counter()
+    stages = StageLog()
+    synthetic = not inputs
+    parameters = config.redacted()
+    with dask_client(scheduler, workers=workers) as client:
+        link = dashboard_link(client)
+        if link:
+            click.echo(f"Dask dashboard: {link}", err=True)
+        with stages("read+validate (plan)"):
+            countries = known_economies()
+            if synthetic:
+                click.echo(SYNTHETIC_NOTICE, err=True)
+                checked = demo_records(
+                    scale=config.demo_scale,
+                    seed=config.demo_seed,
+                    rounding_deg=config.rounding_deg,
+                    countries=countries,
+                )
+            else:
+                checked = read_records(
+                    inputs,
+                    storage_options=config.storage_options,
+                    rounding_deg=config.rounding_deg,
+                    countries=countries,
+                )
+        with stages("previous run"):
+            earlier = (
+                find_previous_run(previous, storage_options=config.storage_options)
+                if previous
+                else None
+            )
+            if earlier is not None and earlier.footprint_deg != config.footprint_deg:
+                raise InputError(
+                    f"previous run {earlier.run_id} used footprint-deg {earlier.footprint_deg}, "
+                    f"this run {config.footprint_deg}: footprints cannot be matched"
+                )
+        with stages("gazetteer+population"):
+            cities = load_cities()
+            population = open_population_grid(
+                config.population_url,
+                footprint_deg=config.footprint_deg,
+                storage_options=config.storage_options,
+                cities=cities,
+            )
+        try:
+            ranking = rank_records(
+                checked,
+                config,
+                cities=cities,
+                population=population,
+                previous=earlier,
+                stages=stages,
+                progress=not quiet and sys.stderr.isatty(),
+            )
+        except ValueError as exc:
+            if "no usable records" in str(exc):
+                raise InputError(str(exc)) from None
+            raise
+    run_id = new_run_id(fingerprint({"inputs": inputs, "parameters": parameters}))
+    ranking.summary = {
+        "run_id": run_id,
+        "synthetic": synthetic,
+        "inputs": list(inputs) or ["embedded demo world (synthetic)"],
+        "previous_run": earlier.run_id if earlier else None,
+        "parameters": parameters,
+        **ranking.summary,
+        "timings": stages.timings,
+        "versions": library_versions(),
+        "credits": GEONAMES_CREDIT,
+    }
+    with stages("publish"):
+        files = render_outputs(
+            ranking,
+            footprint_deg=config.footprint_deg,
+            top=config.top,
+            title="Innovation cluster ranking" + (" — SYNTHETIC demo world" if synthetic else ""),
+        )
+        folder = publish_run(
+            files,
+            output=output,
+            run_id=run_id,
+            storage_options=config.storage_options,
+            parameters=parameters,
+        )
+    log.info("run %s finished in %.1f s", run_id, time.perf_counter() - started)
+    return {"ranking": ranking, "folder": folder, "synthetic": synthetic}
+
+
+def _print_result(result: dict[str, Any], *, top: int) -> None:
+    from core.gazetteer import GEONAMES_CREDIT
+
+    ranking = result["ranking"]
+    table = ranking.rankings.head(top)
+    if result["synthetic"]:
+        click.echo(SYNTHETIC_NOTICE)
+    window = ranking.summary["window"]
+    click.echo(
+        f"Top {len(table)} of {len(ranking.rankings)} clusters, "
+        f"{window['start_year']}–{window['end_year']} (score = sum of shares of world totals):"
+    )
+    for row in table.itertuples(index=False):
+        change = (
+            ""
+            if row.rank_change is None or str(row.rank_change) == "<NA>"
+            else (f"  ({int(row.rank_change):+d})")
+        )
+        click.echo(f"{row.rank:>4}. {row.name} ({row.economies}) score {row.score:.4f}{change}")
+    click.echo(f"Outputs: {result['folder']}")
     click.echo(GEONAMES_CREDIT)
+
+
+@main.command("demo-data")
+@click.option("--output", required=True, metavar="DIR", help="Folder to write the input files to.")
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Size of the world (1.0 = about 700k rows).",
+)
+@click.option("--seed", default=2025, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--format", "fmt", type=click.Choice(["parquet", "csv"]), default="parquet", show_default=True
+)
+def demo_data(output: str, scale: float, seed: int, fmt: str) -> None:
+    """Write the SYNTHETIC demo world's record files, one per source, to see the input format."""
+    import fsspec
+
+    from core.demo_world import DEMO_SOURCES, demo_chunk_count, generate_demo_chunk
+    from core.gazetteer import load_cities
+
+    cities = load_cities()
+    import pandas as pd
+
+    world = pd.concat(
+        [
+            generate_demo_chunk(cities, c, scale=scale, seed=seed)
+            for c in range(demo_chunk_count(scale=scale))
+        ],
+        ignore_index=True,
+    )
+    try:
+        fs, root = fsspec.core.url_to_fs(output)
+        fs.makedirs(root, exist_ok=True)
+        for source in DEMO_SOURCES:
+            part = world[world["source"] == source].reset_index(drop=True)
+            path = f"{root.rstrip('/')}/{source}.{fmt}"
+            with fs.open(path, "wb") as fh:
+                if fmt == "parquet":
+                    part.to_parquet(fh, index=False, row_group_size=250_000)
+                else:
+                    fh.write(part.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            click.echo(f"{fs.unstrip_protocol(path)}: {len(part):,} rows")
+    except OSError as exc:
+        raise Failure(f"cannot write demo data to {output}: {exc}", EXIT_OUTPUT) from None
+    click.echo(SYNTHETIC_NOTICE)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,371 @@
+"""Cluster measures: fractional counts, shares of world totals, score, rank, intensity.
+
+Inputs are the flow's aggregated tables with fixed-point integer weights ``w`` (see
+:mod:`core.records`); every float below is derived from exact integer sums of rows in a
+sorted order, so results do not depend on partitioning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from core.overlay import footprint_cells, overlay_clusters
+from core.records import SOURCES, WEIGHT_SCALE
+from core.tiling import geohash_encode, geohash_to_string
+
+#: Output column names of each source's count and share.
+COUNT_COLUMNS = {"patent": "patents", "publication": "publications", "vc": "vc_deals"}
+SHARE_COLUMNS = {"patent": "share_patents", "publication": "share_publications", "vc": "share_vc"}
+PER_MILLION_COLUMNS = {
+    "patent": "patents_per_million",
+    "publication": "publications_per_million",
+    "vc": "vc_per_million",
+}
+CLUSTER_ID_PRECISION = 7
+
+
+def window_bounds(
+    years: np.ndarray, *, start_year: int | None, end_year: int | None, default_years: int = 5
+) -> tuple[int, int]:
+    """The year window: explicit bounds, else the latest ``default_years`` years in ``years``."""
+    years = np.asarray(years)
+    if end_year is None:
+        if years.size == 0:
+            raise ValueError("no usable records: cannot choose a year window")
+        end_year = int(years.max())
+    if start_year is None:
+        start_year = end_year - default_years + 1
+    return int(start_year), int(end_year)
+
+
+def world_totals(located: pd.DataFrame) -> pd.Series:
+    """Fixed-point weight per source over every valid located row in the window."""
+    return located.groupby("source", observed=False)["w"].sum().reindex(SOURCES, fill_value=0)
+
+
+def source_points(located: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Distinct rounded locations of one source with summed weight, sorted by (ilat, ilon)."""
+    rows = located[located["source"] == source]
+    points = rows.groupby(["ilat", "ilon"], sort=True)["w"].sum().reset_index()
+    return points
+
+
+def cluster_members(
+    located: pd.DataFrame,
+    labels: pd.DataFrame,
+    *,
+    rounding_deg: float,
+    footprint_deg: float,
+) -> pd.DataFrame:
+    """Member rows of every combined cluster.
+
+    Parameters
+    ----------
+    located : pandas.DataFrame
+        ``source, ilat, ilon, country, w, rows`` in the window.
+    labels : pandas.DataFrame
+        ``source, ilat, ilon, label`` from each source's clustering (-1 = noise).
+    rounding_deg, footprint_deg : float
+        Grids of the rounded locations and of the footprints.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``located`` rows whose location is in a cluster of their source, with ``label``,
+        ``cell_lat``, ``cell_lon`` and ``combined`` (combined cluster number), sorted.
+    """
+    clustered = labels[labels["label"] >= 0]
+    members = located.merge(clustered, on=["source", "ilat", "ilon"], how="inner")
+    cell_lat, cell_lon = footprint_cells(
+        members["ilat"].to_numpy(),
+        members["ilon"].to_numpy(),
+        rounding_deg=rounding_deg,
+        footprint_deg=footprint_deg,
+    )
+    members = members.assign(cell_lat=cell_lat, cell_lon=cell_lon)
+    combined = overlay_clusters(members[["source", "label", "cell_lat", "cell_lon"]])
+    members = members.merge(combined, on=["source", "label"], how="left")
+    return members.sort_values(
+        ["combined", "source", "ilat", "ilon", "country"], kind="stable", ignore_index=True
+    )
+
+
+def score_contributions(
+    members: pd.DataFrame, totals: pd.Series, share_weights: Mapping[str, float]
+) -> np.ndarray:
+    """Each member row's part of its cluster's score: share-weight × w / world total."""
+    source = members["source"].astype(object).to_numpy()
+    sw = np.array([share_weights[s] for s in source], dtype=np.float64)
+    total = totals.reindex(source).to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        part = np.where(total > 0, sw * members["w"].to_numpy(np.float64) / total, 0.0)
+    return part
+
+
+def _cell_centres(cell_lat: np.ndarray, cell_lon: np.ndarray, footprint_deg: float):
+    lat = -90.0 + (cell_lat + 0.5) * footprint_deg
+    lon = -180.0 + (cell_lon + 0.5) * footprint_deg
+    return lat, lon
+
+
+def measure_clusters(
+    members: pd.DataFrame,
+    totals: pd.Series,
+    *,
+    share_weights: Mapping[str, float],
+    rounding_deg: float,
+    footprint_deg: float,
+) -> pd.DataFrame:
+    """Counts, shares, score, centroid and content-derived id of each combined cluster.
+
+    Parameters
+    ----------
+    members : pandas.DataFrame
+        Output of :func:`cluster_members`.
+    totals : pandas.Series
+        :func:`world_totals`.
+    share_weights : mapping
+        Weight of each source's share in the score.
+    rounding_deg, footprint_deg : float
+        Grids of the rounded locations and of the footprints.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combined cluster (index ``combined``): ``cluster_id`` (geohash of the
+        footprint cell with the largest score part, ties to the lowest cell; two clusters
+        never share a cell, so ids are unique), counts, shares, ``score``, ``lat``,
+        ``lon`` (score-weighted centroid on the sphere).
+    """
+    columns = [
+        "cluster_id",
+        *COUNT_COLUMNS.values(),
+        *SHARE_COLUMNS.values(),
+        "score",
+        "lat",
+        "lon",
+    ]
+    if members.empty:
+        return pd.DataFrame({c: [] for c in columns}).astype({"cluster_id": object})
+    weight = members.pivot_table(
+        index="combined", columns="source", values="w", aggfunc="sum", observed=False
+    ).reindex(columns=list(SOURCES), fill_value=0)
+    weight = weight.fillna(0).astype(np.int64)
+    out = pd.DataFrame(index=weight.index)
+    score = np.zeros(len(weight))
+    for source in SOURCES:
+        w = weight[source].to_numpy(np.float64)
+        total = float(totals[source])
+        share = w / total if total > 0 else np.zeros_like(w)
+        out[COUNT_COLUMNS[source]] = w / WEIGHT_SCALE
+        out[SHARE_COLUMNS[source]] = share
+        score += share_weights[source] * share
+    out["score"] = score
+
+    part = score_contributions(members, totals, share_weights)
+    # Clusters whose only sources weigh zero in the score still need a centre and anchor.
+    cluster_part = pd.Series(part).groupby(members["combined"].to_numpy()).transform("sum")
+    mass = np.where(cluster_part.to_numpy() > 0, part, members["w"].to_numpy(np.float64))
+
+    lat = np.radians(members["ilat"].to_numpy() * rounding_deg)
+    lon = np.radians(members["ilon"].to_numpy() * rounding_deg)
+    vectors = (
+        pd.DataFrame(
+            {
+                "x": mass * np.cos(lat) * np.cos(lon),
+                "y": mass * np.cos(lat) * np.sin(lon),
+                "z": mass * np.sin(lat),
+            }
+        )
+        .groupby(members["combined"].to_numpy())
+        .sum()
+    )
+    out["lat"] = np.degrees(np.arctan2(vectors["z"], np.hypot(vectors["x"], vectors["y"])))
+    out["lon"] = np.degrees(np.arctan2(vectors["y"], vectors["x"]))
+
+    cells = (
+        pd.DataFrame(
+            {
+                "combined": members["combined"].to_numpy(),
+                "cell_lat": members["cell_lat"].to_numpy(),
+                "cell_lon": members["cell_lon"].to_numpy(),
+                "mass": mass,
+            }
+        )
+        .groupby(["combined", "cell_lat", "cell_lon"], sort=True)["mass"]
+        .sum()
+        .reset_index()
+    )
+    anchor = cells.sort_values(
+        ["combined", "mass", "cell_lat", "cell_lon"],
+        ascending=[True, False, True, True],
+        kind="stable",
+    ).drop_duplicates("combined")
+    a_lat, a_lon = _cell_centres(
+        anchor["cell_lat"].to_numpy(), anchor["cell_lon"].to_numpy(), footprint_deg
+    )
+    codes = geohash_encode(a_lat, a_lon, precision=CLUSTER_ID_PRECISION)
+    ids = [geohash_to_string(int(c), CLUSTER_ID_PRECISION) for c in codes]
+    out["cluster_id"] = pd.Series(ids, index=anchor["combined"].to_numpy(), dtype=object)
+    return out[columns]
+
+
+def rank_clusters(clusters: pd.DataFrame) -> pd.DataFrame:
+    """Sort by score (descending), ties by ``cluster_id``, and number ranks from 1."""
+    ranked = clusters.sort_values(
+        ["score", "cluster_id"], ascending=[False, True], kind="stable"
+    ).reset_index()
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
+    return ranked
+
+
+def add_intensity(ranked: pd.DataFrame, population: pd.Series, *, top: int) -> pd.DataFrame:
+    """Population, activity per million inhabitants and the intensity rank in the top N.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        :func:`rank_clusters` output with ``cluster_id``.
+    population : pandas.Series
+        Inhabitants per ``cluster_id``.
+    top : int
+        Only clusters ranked ``<= top`` get an ``intensity_rank``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ranked`` with ``population``, ``*_per_million``, ``intensity`` (score per
+        million inhabitants; NaN where the population is 0) and ``intensity_rank``
+        (nullable; ties by ``rank``).
+    """
+    pop = population.reindex(ranked["cluster_id"]).fillna(0.0).to_numpy(np.float64)
+    millions = np.where(pop > 0, pop / 1e6, np.nan)
+    out = ranked.assign(population=pop)
+    for source in SOURCES:
+        out[PER_MILLION_COLUMNS[source]] = out[COUNT_COLUMNS[source]].to_numpy() / millions
+    out["intensity"] = out["score"].to_numpy() / millions
+    in_top = (out["rank"] <= top) & out["intensity"].notna()
+    order = out[in_top].sort_values(["intensity", "rank"], ascending=[False, True], kind="stable")
+    intensity_rank = pd.Series(pd.NA, index=out.index, dtype="Int64")
+    intensity_rank.loc[order.index] = np.arange(1, len(order) + 1)
+    out["intensity_rank"] = intensity_rank
+    return out
+
+
+def economies_of(
+    members: pd.DataFrame,
+    totals: pd.Series,
+    *,
+    share_weights: Mapping[str, float],
+    min_share: float,
+) -> pd.Series:
+    """Economies holding at least ``min_share`` of each cluster's score, largest first.
+
+    Returns
+    -------
+    pandas.Series
+        ``"CN/HK"``-style codes per ``combined`` cluster; the largest economy is always
+        listed, even below ``min_share``.
+    """
+    part = score_contributions(members, totals, share_weights)
+    # Where a cluster's sources all weigh zero, economies follow plain fractional counts.
+    by_country = (
+        pd.DataFrame(
+            {
+                "combined": members["combined"].to_numpy(),
+                "country": members["country"].to_numpy(),
+                "part": part,
+                "w": members["w"].to_numpy(np.float64),
+            }
+        )
+        .groupby(["combined", "country"], sort=True)[["part", "w"]]
+        .sum()
+        .reset_index()
+    )
+    cluster_part = by_country.groupby("combined")["part"].transform("sum")
+    use = np.where(cluster_part > 0, by_country["part"], by_country["w"])
+    share = (
+        use / pd.Series(use).groupby(by_country["combined"].to_numpy()).transform("sum").to_numpy()
+    )
+    by_country = by_country.assign(share=share).sort_values(
+        ["combined", "share", "country"], ascending=[True, False, True], kind="stable"
+    )
+    first = ~by_country.duplicated("combined")
+    kept = by_country[first | (by_country["share"] >= min_share)]
+    return kept.groupby("combined", sort=True)["country"].agg("/".join)
+
+
+def noise_locations(
+    located: pd.DataFrame,
+    members: pd.DataFrame,
+    *,
+    min_records: int,
+    rounding_deg: float,
+) -> pd.DataFrame:
+    """Rounded locations (all sources) with at least ``min_records`` rows, in no cluster.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lat, lon, records, patents, publications, vc_deals`` sorted by location.
+    """
+    per_source = located.pivot_table(
+        index=["ilat", "ilon"], columns="source", values="w", aggfunc="sum", observed=False
+    ).reindex(columns=list(SOURCES), fill_value=0)
+    records = located.groupby(["ilat", "ilon"])["rows"].sum()
+    table = per_source.fillna(0).astype(np.int64).assign(records=records).reset_index()
+    in_cluster = members[["ilat", "ilon"]].drop_duplicates().assign(_member=True)
+    table = table.merge(in_cluster, on=["ilat", "ilon"], how="left")
+    noise = table[table["_member"].isna() & (table["records"] >= min_records)]
+    out = pd.DataFrame(
+        {
+            "lat": noise["ilat"].to_numpy() * rounding_deg,
+            "lon": noise["ilon"].to_numpy() * rounding_deg,
+            "records": noise["records"].to_numpy(np.int64),
+        }
+    )
+    for source in SOURCES:
+        out[COUNT_COLUMNS[source]] = noise[source].to_numpy(np.float64) / WEIGHT_SCALE
+    return out.sort_values(["lat", "lon"], kind="stable", ignore_index=True)
+
+
+def economy_aggregates(rankings: pd.DataFrame, *, top: int) -> pd.DataFrame:
+    """Clusters in the top N per economy, with the leading (best-ranked) one.
+
+    A cluster spanning economies ("CN/HK") counts for each of them.
+    """
+    top_rows = rankings[rankings["rank"] <= top]
+    exploded = top_rows.assign(economy=top_rows["economies"].str.split("/")).explode("economy")
+    if exploded.empty:
+        return pd.DataFrame(
+            columns=["economy", "world_region", "clusters", "leading_cluster", "leading_rank"]
+        )
+    exploded = exploded.sort_values(["economy", "rank"], kind="stable")
+    grouped = exploded.groupby("economy", sort=False)
+    table = pd.DataFrame(
+        {
+            "clusters": grouped.size(),
+            "leading_cluster": grouped["name"].first(),
+            "leading_rank": grouped["rank"].first(),
+        }
+    ).reset_index()
+    from core.regions import world_region
+
+    table.insert(1, "world_region", world_region(table["economy"]).to_numpy())
+    return table.sort_values(
+        ["clusters", "leading_rank", "economy"], ascending=[False, True, True], kind="stable"
+    ).reset_index(drop=True)
+
+
+def concentration(rankings: pd.DataFrame, *, leaders: tuple[int, ...] = (1, 2, 10)) -> dict:
+    """Share of each source's world total held by the top 1, 2, 10 clusters (by rank)."""
+    out: dict[str, dict[str, float]] = {}
+    for source in SOURCES:
+        column = SHARE_COLUMNS[source]
+        out[source] = {
+            f"top{k}": float(rankings.loc[rankings["rank"] <= k, column].sum()) for k in leaders
+        }
+    return out

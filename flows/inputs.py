@@ -1,0 +1,212 @@
+"""Reading record tables (Parquet or CSV on any fsspec URL) and the embedded demo world."""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask.dataframe as dd
+import fsspec
+import numpy as np
+import pandas as pd
+
+from core.records import (
+    CHECKED_COLUMNS,
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    missing_columns,
+    validate_records,
+)
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
+# Row groups are read together up to this many rows, so partitions are neither tiny nor huge.
+ROWS_PER_PARTITION = 1_000_000
+
+
+class InputError(ValueError):
+    """An input a user named cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One partition of one input file: row groups ``row_groups`` starting at ``offset``."""
+
+    url: str
+    fmt: str
+    columns: tuple[str, ...]
+    row_groups: tuple[int, ...] | None
+    offset: int
+
+
+def _format_of(path: str) -> str | None:
+    lower = path.lower()
+    if lower.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    return None
+
+
+def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Every record file named by ``urls`` (files, folders or globs), with its filesystem."""
+    found: list[tuple[str, Any]] = []
+    for url in urls:
+        try:
+            fs, _, paths = fsspec.get_fs_token_paths(url, storage_options=dict(storage_options))
+        except (ValueError, ImportError) as exc:
+            raise InputError(f"input {url}: {exc}") from None
+        if not paths:
+            raise InputError(f"input {url}: no such file")
+        for path in paths:
+            try:
+                if fs.isdir(path):
+                    inside = sorted(p for p in fs.find(path) if _format_of(p))
+                    if not inside:
+                        raise InputError(f"input {url}: folder holds no .parquet or .csv file")
+                    found.extend((fs.unstrip_protocol(p), fs) for p in inside)
+                elif fs.exists(path):
+                    if _format_of(path) is None:
+                        raise InputError(f"input {url}: not a .parquet or .csv file")
+                    found.append((fs.unstrip_protocol(path), fs))
+                else:
+                    raise InputError(f"input {url}: no such file")
+            except OSError as exc:
+                raise InputError(f"input {url}: {exc}") from None
+    return found
+
+
+def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list[Piece]:
+    """Check each input's columns and cut it into partitions.
+
+    Raises
+    ------
+    InputError
+        A file is missing, unreadable, of an unknown format or lacks a required column.
+    """
+    import pyarrow.parquet as pq
+
+    wanted = (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS)
+    pieces: list[Piece] = []
+    for url, fs in expand_inputs(urls, storage_options):
+        path = fs._strip_protocol(url)
+        fmt = _format_of(path)
+        try:
+            if fmt == "parquet":
+                with fs.open(path, "rb") as fh:
+                    meta = pq.ParquetFile(fh).metadata
+                    names = meta.schema.names
+                    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+            else:
+                with fsspec.open(url, "rt", compression="infer", **dict(storage_options)) as fh:
+                    names = pd.read_csv(fh, nrows=0).columns.tolist()
+                sizes = None
+        except (OSError, ValueError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"input {url}: cannot read {fmt}: {message}") from None
+        missing = missing_columns(names)
+        if missing:
+            raise InputError(f"input {url}: missing required column '{missing[0]}'")
+        columns = tuple(c for c in wanted if c in names)
+        if sizes is None:
+            pieces.append(Piece(url, fmt, columns, None, 0))
+            continue
+        offset, group, rows = 0, [], 0
+        for index, size in enumerate(sizes):
+            group.append(index)
+            rows += size
+            if rows >= ROWS_PER_PARTITION or index == len(sizes) - 1:
+                pieces.append(Piece(url, fmt, columns, tuple(group), offset))
+                offset += rows
+                group, rows = [], 0
+        if not sizes:
+            pieces.append(Piece(url, fmt, columns, (), 0))
+    return pieces
+
+
+def read_piece(piece: Piece, storage_options: Mapping[str, Any]) -> pd.DataFrame:
+    """The raw rows of one piece, with ``file`` and ``row`` (0-based row in its file)."""
+    import pyarrow.parquet as pq
+
+    if piece.fmt == "parquet":
+        with fsspec.open(piece.url, "rb", **dict(storage_options)) as fh:
+            table = pq.ParquetFile(fh).read_row_groups(
+                list(piece.row_groups), columns=list(piece.columns)
+            )
+        frame = table.to_pandas()
+    else:
+        with fsspec.open(piece.url, "rt", compression="infer", **dict(storage_options)) as fh:
+            # Everything as text, and "NA" is Namibia, not a missing value.
+            frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=list(piece.columns))
+    name = posixpath.basename(piece.url.rstrip("/"))
+    return frame.assign(file=name, row=np.arange(piece.offset, piece.offset + len(frame)))
+
+
+def _read_and_check(
+    piece: Piece,
+    *,
+    storage_options: Mapping[str, Any],
+    rounding_deg: float,
+    countries: frozenset[str],
+) -> pd.DataFrame:
+    return validate_records(
+        read_piece(piece, storage_options), rounding_deg=rounding_deg, known_countries=countries
+    )
+
+
+def checked_meta() -> pd.DataFrame:
+    """Empty frame with the dtypes of :func:`core.records.validate_records`'s output."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CHECKED_COLUMNS.items()})
+
+
+def read_records(
+    urls: Sequence[str],
+    *,
+    storage_options: Mapping[str, Any],
+    rounding_deg: float,
+    countries: frozenset[str],
+) -> dd.DataFrame:
+    """Stage *read + validate*: every input row, checked, one partition per piece."""
+    pieces = plan_pieces(urls, storage_options)
+    return dd.from_map(
+        _read_and_check,
+        pieces,
+        storage_options=dict(storage_options),
+        rounding_deg=rounding_deg,
+        countries=countries,
+        meta=checked_meta(),
+        label="icrank-read",
+        enforce_metadata=False,
+    )
+
+
+def _demo_and_check(
+    chunk: int, *, scale: float, seed: int, rounding_deg: float, countries: frozenset[str]
+) -> pd.DataFrame:
+    from core.demo_world import generate_demo_chunk
+    from core.gazetteer import load_cities
+
+    frame = generate_demo_chunk(load_cities(), chunk, scale=scale, seed=seed)
+    frame = frame.assign(file=f"demo-{chunk:05d}", row=np.arange(len(frame)))
+    return validate_records(frame, rounding_deg=rounding_deg, known_countries=countries)
+
+
+def demo_records(
+    *, scale: float, seed: int, rounding_deg: float, countries: frozenset[str]
+) -> dd.DataFrame:
+    """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
+    from core.demo_world import demo_chunk_count
+
+    return dd.from_map(
+        _demo_and_check,
+        range(demo_chunk_count(scale=scale)),
+        scale=scale,
+        seed=seed,
+        rounding_deg=rounding_deg,
+        countries=countries,
+        meta=checked_meta(),
+        label="icrank-demo",
+        enforce_metadata=False,
+    )

@@ -1,0 +1,136 @@
+"""The ``icrank`` commands end to end, on local Dask clusters of worker processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import flows.inputs
+from flows.cli import main
+
+SCALE = "0.02"
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):
+    runner = CliRunner()
+    return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def only_run(parent: Path) -> Path:
+    runs = [p for p in parent.iterdir() if p.is_dir()]
+    assert len(runs) == 1
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def demo_files(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("demo")
+    result = invoke("demo-data", "--output", str(folder), "--scale", SCALE)
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    return folder
+
+
+@pytest.fixture(scope="module")
+def embedded_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("embedded")
+    result = invoke(
+        "run", "--output", str(out), "--workers", "2", env={"ICRANK__DEMO__SCALE": SCALE}
+    )
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    assert "Outputs:" in result.output
+    return only_run(out)
+
+
+def test_demo_data_writes_contract_files(demo_files):
+    names = sorted(p.name for p in demo_files.iterdir())
+    assert names == ["patent.parquet", "publication.parquet", "vc.parquet"]
+    frame = pd.read_parquet(demo_files / "patent.parquet")
+    assert {"source", "doc_id", "year", "lat", "lon", "country"} <= set(frame.columns)
+    assert set(frame["source"]) == {"patent"}
+
+
+@pytest.mark.slow
+def test_run_publishes_every_output(embedded_run):
+    names = {p.name for p in embedded_run.iterdir()}
+    assert {
+        "rankings.parquet",
+        "rankings.csv",
+        "clusters.geojson",
+        "noise.parquet",
+        "economies.csv",
+        "rejects.parquet",
+        "summary.json",
+        "map.png",
+        "report.html",
+        "manifest.json",
+    } <= names
+    summary = json.loads((embedded_run / "summary.json").read_text())
+    assert summary["synthetic"] is True
+    assert "GeoNames" in summary["credits"]
+    assert {"clustering", "overlay", "measures"} <= set(summary["timings"])
+    report = (embedded_run / "report.html").read_text()
+    assert "synthetic" in report.lower() and "GeoNames" in report
+    manifest = json.loads((embedded_run / "manifest.json").read_text())
+    listed = {f["name"]: f["bytes"] for f in manifest["files"]}
+    assert all((embedded_run / n).stat().st_size == b for n, b in listed.items())
+    rankings = pd.read_parquet(embedded_run / "rankings.parquet")
+    assert list(rankings["rank"]) == list(range(1, len(rankings) + 1))
+    assert rankings["cluster_id"].is_unique
+
+
+@pytest.mark.slow
+def test_rankings_identical_for_workers_partitions_and_input_route(
+    demo_files, embedded_run, tmp_path, monkeypatch
+):
+    """Files read in small partitions by one worker rank exactly like the embedded world."""
+    monkeypatch.setattr(flows.inputs, "ROWS_PER_PARTITION", 2_000)
+    out = tmp_path / "files"
+    result = invoke("run", "--input", str(demo_files), "--output", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" not in result.output
+    expected = (embedded_run / "rankings.csv").read_bytes()
+    assert (only_run(out) / "rankings.csv").read_bytes() == expected
+
+
+@pytest.mark.slow
+def test_previous_run_gives_rank_changes(embedded_run, tmp_path):
+    out = tmp_path / "again"
+    result = invoke(
+        "run",
+        "--output",
+        str(out),
+        "--workers",
+        "1",
+        "--previous",
+        str(embedded_run.parent),
+        env={"ICRANK__DEMO__SCALE": SCALE},
+    )
+    assert result.exit_code == 0, result.output
+    rankings = pd.read_parquet(only_run(out) / "rankings.parquet")
+    assert (rankings["previous_rank"] == rankings["rank"]).all()
+    assert (rankings["rank_change"] == 0).all()
+    assert not rankings["new_entrant"].any()
+
+
+def test_missing_column_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("source,doc_id,year,lon,country\npatent,1,2024,2.0,FR\n")
+    result = invoke("run", "--input", str(bad), "--output", str(tmp_path / "out"))
+    assert result.exit_code == 3
+    assert "missing required column 'lat'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_input_and_bad_config_exit_codes(tmp_path):
+    result = invoke("run", "--input", str(tmp_path / "nope.parquet"))
+    assert result.exit_code == 3 and "no such file" in result.output
+    result = invoke("run", env={"ICRANK__TOP": "-4"})
+    assert result.exit_code == 2 and "top" in result.output
+    result = invoke("run", env={"ICRANK__SOURCES__PATENT__EPS": "3"})
+    assert result.exit_code == 2 and "unknown key" in result.output

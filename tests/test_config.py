@@ -1,0 +1,79 @@
+"""Configuration: defaults + schema, precedence CLI > environment > file > defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from flows.config import ConfigError, env_settings, load_config
+
+
+def test_defaults_load_and_are_frozen():
+    config = load_config()
+    assert config.top == 100 and config.footprint_deg == 0.05
+    assert set(config.sources) == {"patent", "publication", "vc"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.top = 3
+
+
+def test_precedence_cli_over_environment_over_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("top: 7\nnoise-min-records: 9\nsources: {vc: {eps-km: 20}}\n")
+    from_file = load_config(str(path))
+    assert (from_file.top, from_file.noise_min_records) == (7, 9)
+    assert from_file.sources["vc"].eps_km == 20 and from_file.sources["patent"].eps_km == 13
+    env = {"ICRANK__TOP": "8", "ICRANK__SOURCES__VC__EPS_KM": "25"}
+    from_env = load_config(str(path), environ=env)
+    assert from_env.top == 8 and from_env.sources["vc"].eps_km == 25
+    assert from_env.noise_min_records == 9
+    from_cli = load_config(str(path), environ=env, overrides={"top": 3})
+    assert from_cli.top == 3
+
+
+def test_environment_keys_map_underscores_to_dashes():
+    assert env_settings({"ICRANK__WINDOW__START_YEAR": "2020", "PATH": "/bin"}) == {
+        "window": {"start-year": 2020}
+    }
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"top": 0}, "top"),
+        ({"topp": 3}, "unknown key"),
+        ({"sources": {"patent": {"eps-km": -1}}}, "sources.patent.eps-km"),
+        ({"footprint-deg": 0.07}, "footprint-deg"),
+        ({"rounding-deg": 0.02, "footprint-deg": 0.05}, "multiple of rounding-deg"),
+        ({"window": {"start-year": 2024, "end-year": 2020}}, "after end-year"),
+        (
+            {"sources": {s: {"share-weight": 0} for s in ("patent", "publication", "vc")}},
+            "share-weight",
+        ),
+    ],
+)
+def test_bad_values_are_one_line_errors(settings, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(overrides=settings)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_file_and_environment(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_config(str(tmp_path / "missing.yaml"))
+    path = tmp_path / "list.yaml"
+    path.write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(str(path))
+    with pytest.raises(ConfigError, match="noise-min-records"):
+        load_config(environ={"ICRANK__NOISE_MIN_RECORDS": "many"})
+
+
+def test_secrets_are_redacted():
+    config = load_config(
+        overrides={"storage-options": {"key": "AKIA", "secret": "s3cr3t", "endpoint_url": "x"}}
+    )
+    assert config.storage_options["secret"] == "s3cr3t"
+    shown = config.redacted()["storage-options"]
+    assert shown == {"key": "***", "secret": "***", "endpoint_url": "x"}
+    assert "s3cr3t" not in repr(config.redacted())

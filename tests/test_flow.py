@@ -1,0 +1,283 @@
+"""End-to-end ranking on small hand-placed worlds whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from core.population import empty_grid
+from core.records import validate_records
+from core.regions import known_economies
+from flows.config import load_config
+from flows.rank import PreviousRun, rank_records
+
+# Gazetteer of the hand-placed world: Alpha and Beta share one 0.05° footprint cell.
+CITIES = pd.DataFrame(
+    {
+        "geonameid": [1, 2, 3, 4],
+        "name": ["Alpha", "Beta", "Gamma", "Delta"],
+        "lat": [10.0, 10.0, -33.9, 40.0],
+        "lon": [10.001, 10.021, 151.2, -100.0],
+        "country": ["CN", "HK", "AU", "US"],
+        "admin1": ["", "", "", ""],
+        "population": [2_000_000, 1_000_000, 500_000, 300_000],
+    }
+)
+
+
+def rows(source, n_docs, lat, lon, country, *, year=2024, prefix=None, rows_per_doc=1):
+    """``n_docs`` documents of ``rows_per_doc`` rows each, all at one place."""
+    prefix = prefix or f"{source}-{lat}-{lon}"
+    return [
+        {
+            "source": source,
+            "doc_id": f"{prefix}-{d}",
+            "year": year,
+            "lat": lat,
+            "lon": lon,
+            "country": country,
+        }
+        for d in range(n_docs)
+        for _ in range(rows_per_doc)
+    ]
+
+
+def base_world() -> list[dict]:
+    records = []
+    records += rows("patent", 30, 10.0, 10.0, "CN")  # A: patent cluster
+    records += rows("publication", 20, 10.0, 10.02, "HK")  # B: same footprint cell as A
+    records += rows("patent", 10, -33.9, 151.2, "AU")  # C: second patent cluster
+    records += rows("patent", 6, 40.0, -100.0, "US")  # D: 6 records, weight 6 < 8: noise
+    records += rows("patent", 4, 45.0, -80.0, "CA")  # E: 4 records: not shown as noise
+    # Five lone publications far from each other: unclustered remainder 5 / 25.
+    for k in range(5):
+        records += rows("publication", 1, -10.0 - 5 * k, -50.0, "BR", prefix=f"lone{k}")
+    return records
+
+
+def config_for(tmp_path=None, **overrides):
+    settings = {
+        "sources": {
+            "patent": {"min-weight": 8},
+            "publication": {"min-weight": 8},
+            "vc": {"min-weight": 8},
+        },
+        "top": 10,
+    }
+    settings.update(overrides)
+    return load_config(overrides=settings)
+
+
+def population_grid(config, cells: dict[tuple[float, float], float]) -> xr.DataArray:
+    grid = empty_grid(footprint_deg=config.footprint_deg)
+    for (lat, lon), people in cells.items():
+        grid.loc[
+            {
+                "lat": grid["lat"].sel(lat=lat, method="nearest"),
+                "lon": grid["lon"].sel(lon=lon, method="nearest"),
+            }
+        ] = people
+    return grid
+
+
+def run_world(records, config=None, *, partitions=2, previous=None, population=None):
+    config = config or config_for()
+    raw = pd.DataFrame(records).assign(file="world.csv")
+    raw["row"] = np.arange(len(raw))
+    checked = dd.from_pandas(raw, npartitions=partitions).map_partitions(
+        validate_records, rounding_deg=config.rounding_deg, known_countries=known_economies()
+    )
+    if population is None:
+        population = empty_grid(footprint_deg=config.footprint_deg)
+    with dask.config.set(scheduler="sync"):
+        return rank_records(
+            checked, config, cities=CITIES, population=population, previous=previous
+        )
+
+
+@pytest.fixture(scope="module")
+def base_ranking():
+    return run_world(base_world())
+
+
+def test_ranking_order_scores_and_counts(base_ranking):
+    r = base_ranking.rankings
+    assert list(r["rank"]) == [1, 2]
+    first, second = r.iloc[0], r.iloc[1]
+    # Patent world total 50 (30 + 10 + 6 + 4), publication world total 25 (20 + 5).
+    assert first["patents"] == pytest.approx(30) and first["publications"] == pytest.approx(20)
+    assert first["share_patents"] == pytest.approx(0.6)
+    assert first["share_publications"] == pytest.approx(0.8)
+    assert first["share_vc"] == 0
+    assert first["score"] == pytest.approx(1.4)
+    assert second["score"] == pytest.approx(0.2) and second["patents"] == pytest.approx(10)
+
+
+def test_shares_plus_remainder_sum_to_one(base_ranking):
+    r = base_ranking.rankings
+    per_source = base_ranking.summary["counts"]["per_source"]
+    assert per_source["patent"]["world_total"] == pytest.approx(50)
+    assert per_source["publication"]["world_total"] == pytest.approx(25)
+    # Unclustered patents: D (6) and E (4) of 50; publications: 5 lone ones of 25.
+    assert 1 - r["share_patents"].sum() == pytest.approx(10 / 50)
+    assert 1 - r["share_publications"].sum() == pytest.approx(5 / 25)
+
+
+def test_overlay_merges_sources_sharing_a_cell_and_names_and_economies(base_ranking):
+    first = base_ranking.rankings.iloc[0]
+    # B's publications (0.8 of the score) are nearest Beta, A's patents (0.6) nearest Alpha.
+    assert first["name"] == "Beta–Alpha"
+    assert first["economies"] == "HK/CN"
+    assert first["world_region"] == "Asia"
+    second = base_ranking.rankings.iloc[1]
+    assert second["name"] == "Gamma" and second["economies"] == "AU"
+    assert second["world_region"] == "Oceania"
+
+
+def test_centroid_lies_between_the_member_places(base_ranking):
+    first = base_ranking.rankings.iloc[0]
+    # On the sphere the mean of two points at 10°N lies a hair poleward of 10°N.
+    assert 10.0 < first["lat"] < 10.0 + 1e-6
+    # Weighted by score parts 0.6 at lon 10.00 and 0.8 at lon 10.02.
+    assert first["lon"] == pytest.approx((0.6 * 10.0 + 0.8 * 10.02) / 1.4, abs=1e-6)
+
+
+def test_noise_is_unclustered_locations_with_enough_records(base_ranking):
+    noise = base_ranking.noise
+    assert list(zip(noise["lat"], noise["lon"], noise["records"], strict=True)) == [
+        (pytest.approx(40.0), pytest.approx(-100.0), 6)
+    ]
+    assert noise["patents"].iloc[0] == pytest.approx(6)
+
+
+def test_intensity_uses_population_of_the_footprint():
+    config = config_for()
+    # Footprint cell of A and B: rows/cols of the 0.05° grid, centre (10.025, 10.025).
+    grid = population_grid(config, {(10.025, 10.025): 2_000_000.0})
+    ranking = run_world(base_world(), config, population=grid)
+    first, second = ranking.rankings.iloc[0], ranking.rankings.iloc[1]
+    assert first["population"] == pytest.approx(2e6)
+    assert first["intensity"] == pytest.approx(1.4 / 2.0)
+    assert first["patents_per_million"] == pytest.approx(15.0)
+    assert first["intensity_rank"] == 1
+    assert second["population"] == 0 and np.isnan(second["intensity"])
+    assert pd.isna(second["intensity_rank"])
+
+
+def test_fractional_counting_and_rejects_with_reasons():
+    records = base_world()
+    # One application with an inventor in A and one in C: half a document each.
+    records += [
+        {
+            "source": "patent",
+            "doc_id": "split",
+            "year": 2024,
+            "lat": 10.0,
+            "lon": 10.0,
+            "country": "CN",
+        },
+        {
+            "source": "patent",
+            "doc_id": "split",
+            "year": 2024,
+            "lat": -33.9,
+            "lon": 151.2,
+            "country": "AU",
+        },
+        # Same document, a third row without coordinates: its third is lost.
+        {
+            "source": "patent",
+            "doc_id": "split",
+            "year": 2024,
+            "lat": None,
+            "lon": None,
+            "country": "AU",
+        },
+        {
+            "source": "patent",
+            "doc_id": "y",
+            "year": "soon",
+            "lat": 1.0,
+            "lon": 1.0,
+            "country": "FR",
+        },
+        {"source": "gadget", "doc_id": "g", "year": 2024, "lat": 1.0, "lon": 1.0, "country": "FR"},
+        {"source": "vc", "doc_id": "z", "year": 2024, "lat": 91.0, "lon": 1.0, "country": "FR"},
+    ]
+    ranking = run_world(records)
+    first = ranking.rankings.iloc[0]
+    assert first["patents"] == pytest.approx(30 + 1 / 3, abs=1e-6)
+    reasons = dict(zip(ranking.rejects["doc_id"], ranking.rejects["reason"], strict=True))
+    assert reasons == {
+        "split": "not geocoded",
+        "y": "bad year",
+        "g": "bad source",
+        "z": "bad coordinates",
+    }
+    patent = ranking.summary["counts"]["per_source"]["patent"]
+    assert patent["weight_lost_to_rejects"] == pytest.approx(1 / 3, abs=1e-6)
+    assert ranking.summary["counts"]["rows_rejected"] == 4
+    assert ranking.summary["counts"]["rows_read"] == len(records)
+
+
+def test_year_window_defaults_to_latest_five_years():
+    records = base_world() + rows("patent", 50, 40.0, -100.0, "US", year=2015, prefix="old")
+    ranking = run_world(records)
+    assert ranking.summary["window"] == {"start_year": 2020, "end_year": 2024}
+    assert ranking.noise["records"].iloc[0] == 6  # the 2015 records are out of the window
+
+
+def test_rank_ties_break_by_cluster_id():
+    records = rows("patent", 10, 10.0, 10.0, "CN") + rows("patent", 10, 50.0, 10.0, "DE")
+    ranking = run_world(records)
+    r = ranking.rankings
+    assert r["score"].iloc[0] == r["score"].iloc[1]
+    assert list(r["cluster_id"]) == sorted(r["cluster_id"])
+
+
+def test_cluster_ids_do_not_depend_on_partitions(base_ranking):
+    again = run_world(base_world()[::-1], partitions=5)
+    pd.testing.assert_frame_equal(again.rankings, base_ranking.rankings)
+
+
+def test_zero_share_weight_reproduces_the_two_source_method():
+    records = base_world() + rows("vc", 10, -33.9, 151.2, "AU")
+    config = config_for(
+        sources={
+            "patent": {"min-weight": 8},
+            "publication": {"min-weight": 8},
+            "vc": {"min-weight": 8, "share-weight": 0},
+        }
+    )
+    ranking = run_world(records, config)
+    second = ranking.rankings.iloc[1]
+    assert second["vc_deals"] == pytest.approx(10) and second["share_vc"] == pytest.approx(1.0)
+    assert second["score"] == pytest.approx(0.2)
+
+
+def test_year_over_year_matching(base_ranking):
+    previous = PreviousRun(
+        run_id="earlier",
+        footprint_deg=0.05,
+        rankings=base_ranking.rankings,
+        footprints=base_ranking.footprints,
+    )
+    # Gamma grows past Alpha–Beta, and a new cluster appears in Delta's place.
+    records = base_world() + rows("patent", 100, -33.9, 151.2, "AU", prefix="more")
+    records += rows("publication", 60, -33.9, 151.2, "AU", prefix="more")
+    records += rows("patent", 20, 40.0, -100.0, "US", prefix="delta")
+    ranking = run_world(records, config_for(top=2), previous=previous)
+    r = ranking.rankings.set_index("name")
+    assert r.loc["Gamma", "rank"] == 1 and r.loc["Gamma", "previous_rank"] == 2
+    assert r.loc["Gamma", "rank_change"] == 1
+    assert r.loc["Beta–Alpha", "rank_change"] == -1
+    assert not r.loc["Gamma", "new_entrant"]
+    delta = r.loc["Delta"]
+    assert pd.isna(delta["previous_rank"])
+    assert delta["rank"] == 3 and not delta["new_entrant"]  # outside the top 2
+    top3 = run_world(records, config_for(top=3), previous=previous).rankings.set_index("name")
+    assert bool(top3.loc["Delta", "new_entrant"])

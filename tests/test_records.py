@@ -1,0 +1,190 @@
+"""Record validation, fractional weights and footprint overlay as plain-array kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.overlay import footprint_cells, match_previous, overlay_clusters
+from core.population import cell_index
+from core.records import (
+    WEIGHT_SCALE,
+    aggregate_locations,
+    fractional_weights,
+    keyed_rows,
+    validate_records,
+)
+from core.regions import known_economies, world_region
+
+COUNTRIES = known_economies()
+
+
+def check(frame: pd.DataFrame, rounding_deg: float = 0.01) -> pd.DataFrame:
+    frame = frame.assign(file="f.csv", row=np.arange(len(frame)))
+    return validate_records(frame, rounding_deg=rounding_deg, known_countries=COUNTRIES)
+
+
+def test_each_bad_row_gets_the_first_failing_reason_and_its_value():
+    text = pd.DataFrame(
+        {
+            "source": ["patent", "Patent ", "robot", "vc", "vc", "vc", "vc", "vc", "vc"],
+            "doc_id": ["a", "b", "c", " ", "e", "f", "g", "h", "i"],
+            "year": ["2020", "2021", "2020", "2020", "20.5", "2020", "2020", "2020", "2020"],
+            "lat": ["1", "2", "1", "1", "1", "", "95", "1", "1"],
+            "lon": ["1", "2", "1", "1", "1", "1", "1", "1", "1"],
+            "country": ["NA", "fr", "FR", "FR", "FR", "FR", "FR", "", "QQ"],
+        }
+    )
+    checked = check(text)
+    assert list(checked["reason"]) == [
+        "",
+        "",
+        "bad source",
+        "empty doc_id",
+        "bad year",
+        "not geocoded",
+        "bad coordinates",
+        "missing country",
+        "bad country",
+    ]
+    assert list(checked["value"])[2:5] == ["robot", " ", "20.5"]
+    assert checked["country"].iloc[0] == "NA"  # Namibia, not a missing value
+    assert checked["source"].iloc[1] == "patent" and checked["country"].iloc[1] == "FR"
+
+
+def test_weight_column_is_used_and_checked():
+    frame = pd.DataFrame(
+        {
+            "source": "patent",
+            "doc_id": ["a", "b", "c"],
+            "year": 2020,
+            "lat": 1.0,
+            "lon": 1.0,
+            "country": "FR",
+            "weight": [0.25, -1.0, np.nan],
+        }
+    )
+    checked = check(frame)
+    assert list(checked["reason"]) == ["", "bad weight", "bad weight"]
+    weighted = fractional_weights(keyed_rows(checked))
+    assert weighted["w"].iloc[0] == WEIGHT_SCALE // 4
+
+
+def test_antimeridian_rounds_to_one_meridian():
+    frame = pd.DataFrame(
+        {
+            "source": "vc",
+            "doc_id": ["a", "b"],
+            "year": 2020,
+            "lat": 0.0,
+            "lon": [180.0, -180.0],
+            "country": "FJ",
+        }
+    )
+    checked = check(frame)
+    assert checked["ilon"].nunique() == 1
+
+
+documents = st.lists(
+    st.tuples(
+        st.integers(0, 30),  # document number
+        st.integers(-3, 3),  # latitude step
+        st.integers(-3, 3),  # longitude step
+        st.integers(2018, 2024),
+        st.booleans(),  # row usable?
+    ),
+    min_size=1,
+    max_size=60,
+)
+
+
+@given(documents, st.randoms(use_true_random=False))
+def test_weights_split_each_document_and_sums_do_not_depend_on_order(rows, rnd):
+    frame = pd.DataFrame(
+        {
+            "source": "publication",
+            "doc_id": [f"d{d}" for d, *_ in rows],
+            "year": [y for *_, y, _ in rows],
+            "lat": [0.01 * a for _, a, *_ in rows],
+            "lon": [0.01 * b for _, _, b, *_ in rows],
+            "country": ["DE" if ok else "" for *_, ok in rows],
+        }
+    )
+    weighted = fractional_weights(keyed_rows(check(frame)))
+    n_rows = frame.groupby("doc_id")["doc_id"].transform("size").to_numpy()
+    assert np.all(np.abs(weighted["w"].to_numpy() - WEIGHT_SCALE / n_rows) <= 0.5)
+    earliest = frame.groupby("doc_id")["year"].transform("min").to_numpy()
+    assert np.array_equal(weighted["year"].to_numpy(), earliest)
+    located = aggregate_locations(weighted)
+    assert located["w"].sum() == weighted.loc[weighted["valid"], "w"].sum()
+    shuffled = frame.sample(frac=1.0, random_state=rnd.randint(0, 2**31))
+    again = aggregate_locations(fractional_weights(keyed_rows(check(shuffled))))
+    keys = ["source", "year", "ilat", "ilon", "country"]
+    pd.testing.assert_frame_equal(
+        located.sort_values(keys, ignore_index=True), again.sort_values(keys, ignore_index=True)
+    )
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(-9000, 9000), st.integers(-18000, 17999)), min_size=1, max_size=50
+    )
+)
+def test_integer_footprint_cells_agree_with_the_population_grid(points):
+    ilat = np.array([p[0] for p in points])
+    ilon = np.array([p[1] for p in points])
+    i, j = footprint_cells(ilat, ilon, rounding_deg=0.01, footprint_deg=0.05)
+    # Cell centres of the integer cells must map back to the same cells in float arithmetic.
+    ci, cj = cell_index(-90 + (i + 0.5) * 0.05, -180 + (j + 0.5) * 0.05, footprint_deg=0.05)
+    assert np.array_equal(i, ci) and np.array_equal(j, cj)
+    inside_lat = (-90 + i * 0.05 <= ilat * 0.01 + 1e-9) & (
+        ilat * 0.01 <= -90 + (i + 1) * 0.05 + 1e-9
+    )
+    inside_lon = (-180 + j * 0.05 <= ilon * 0.01 + 1e-9) & (ilon * 0.01 < -180 + (j + 1) * 0.05)
+    assert inside_lat.all() and inside_lon.all()
+
+
+def test_overlay_merges_transitively_and_keeps_apart_what_shares_nothing():
+    members = pd.DataFrame(
+        {
+            "source": ["patent", "patent", "publication", "publication", "vc", "vc"],
+            "label": [0, 1, 0, 0, 0, 1],
+            "cell_lat": [10, 50, 10, 11, 11, 80],
+            "cell_lon": [10, 50, 10, 11, 11, 80],
+        }
+    )
+    combined = overlay_clusters(members).set_index(["source", "label"])["combined"]
+    # patent 0 ~ publication 0 (cell 10,10) ~ vc 0 (cell 11,11): one cluster.
+    assert combined["patent", 0] == combined["publication", 0] == combined["vc", 0]
+    assert len({combined["patent", 0], combined["patent", 1], combined["vc", 1]}) == 3
+
+
+def test_previous_matching_is_one_to_one_by_largest_overlap():
+    cur = pd.DataFrame(
+        {"cluster_id": ["a", "a", "a", "b"], "cell_lat": [1, 2, 3, 3], "cell_lon": [1, 1, 1, 1]}
+    )
+    prev = pd.DataFrame(
+        {"cluster_id": ["x", "x", "y"], "cell_lat": [1, 3, 2], "cell_lon": [1, 1, 1]}
+    )
+    matched = match_previous(cur, prev)
+    # a–x share 2 cells; b shares cell 3 with x only, which is taken: b has no match.
+    assert matched.to_dict("records") == [
+        {"cluster_id": "a", "previous_cluster_id": "x", "overlap": 2}
+    ]
+
+
+def test_world_regions_follow_the_gii_split_of_the_americas():
+    codes = pd.Series(["US", "CA", "MX", "BR", "GB", "CN", "AU", "NG", "XX"])
+    assert list(world_region(codes)) == [
+        "Northern America",
+        "Northern America",
+        "Latin America and the Caribbean",
+        "Latin America and the Caribbean",
+        "Europe",
+        "Asia",
+        "Oceania",
+        "Africa",
+        "",
+    ]
