@@ -124,7 +124,11 @@ class _WorldParams:
     cdf: dict[str, np.ndarray]  # cumulative first-city weights per source
     neighbours: np.ndarray  # (n_cities, K) nearby same-country city indices
     neighbour_cdf: np.ndarray  # (n_cities, K) cumulative choice probabilities, last = 1
-    sigma_km: np.ndarray  # scatter of points around each city
+    sigma_km: np.ndarray  # scatter of sites around each city
+    site_start: np.ndarray  # first site of each city in site_dy / site_dx
+    site_count: np.ndarray  # sites per city
+    site_dy: np.ndarray  # km north of the city centre, per site
+    site_dx: np.ndarray  # km east of the city centre, per site
     lat: np.ndarray
     lon: np.ndarray
     name: np.ndarray  # object arrays, gathered per row
@@ -280,11 +284,22 @@ def _build_world_params(
 
     # Larger cities sprawl further: scatter grows like the square root of population.
     sigma_km = np.minimum(2.0 + 4.0 * np.sqrt(pop / 1e6), 15.0)
+    # People work at sites (firms, labs, campuses) whose geocoded address they share, as
+    # real addresses do: a city has a few sites per 100k inhabitants, a handful at least.
+    site_count = np.clip(np.rint(8.0 * np.sqrt(pop / 1e5)), 3, 400).astype(np.int64)
+    site_start = np.cumsum(site_count) - site_count
+    site_dy, site_dx = rng.standard_normal((2, int(site_count.sum()))) * np.repeat(
+        sigma_km, site_count
+    )
     return _WorldParams(
         cdf=cdf,
         neighbours=nb,
         neighbour_cdf=neighbour_cdf,
         sigma_km=sigma_km,
+        site_start=site_start,
+        site_count=site_count,
+        site_dy=site_dy,
+        site_dx=site_dx,
         lat=lat,
         lon=lon,
         name=strings["name"],
@@ -339,8 +354,12 @@ def _source_block(
     city[near] = params.neighbours[anchor, np.minimum(pick, params.neighbours.shape[1] - 1)]
 
     year = _years(source, rng, n_docs)[doc]
-    sigma = params.sigma_km[city]
-    dy, dx = rng.standard_normal((2, n_rows)) * sigma
+    # Squaring the uniform draw makes a city's first sites the big employers.
+    count = params.site_count[city]
+    site = params.site_start[city] + np.minimum(
+        (count * rng.random(n_rows) ** 2).astype(np.int64), count - 1
+    )
+    dy, dx = params.site_dy[site], params.site_dx[site]
     lat0 = params.lat[city]
     lat = np.clip(lat0 + dy / KM_PER_DEGREE, -90.0, 90.0)
     coslat = np.maximum(np.cos(np.radians(lat0)), 1e-6)

@@ -47,10 +47,25 @@ def world_totals(located: pd.DataFrame) -> pd.Series:
 
 
 def source_points(located: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Distinct rounded locations of one source with summed weight, sorted by (ilat, ilon)."""
-    rows = located[located["source"] == source]
-    points = rows.groupby(["ilat", "ilon"], sort=True)["w"].sum().reset_index()
-    return points
+    """Distinct rounded locations of one source with summed weight, sorted by (ilat, ilon).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site``, ``ilat``, ``ilon``, ``w``.
+    """
+    rows = located[(located["source"] == source).to_numpy()]
+    site = rows["site"].to_numpy()
+    # ``located`` is sorted by site, so each site is one run of rows.
+    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]]) if len(site) else site
+    return pd.DataFrame(
+        {
+            "site": site[starts],
+            "ilat": rows["ilat"].to_numpy()[starts],
+            "ilon": rows["ilon"].to_numpy()[starts],
+            "w": np.add.reduceat(rows["w"].to_numpy(), starts) if len(site) else site,
+        }
+    )
 
 
 def cluster_members(
@@ -67,7 +82,7 @@ def cluster_members(
     located : pandas.DataFrame
         ``source, ilat, ilon, country, w, rows`` in the window.
     labels : pandas.DataFrame
-        ``source, ilat, ilon, label`` from each source's clustering (-1 = noise).
+        ``site, label`` from each source's clustering (-1 = noise), sorted by ``site``.
     rounding_deg, footprint_deg : float
         Grids of the rounded locations and of the footprints.
 
@@ -78,7 +93,11 @@ def cluster_members(
         ``cell_lat``, ``cell_lon`` and ``combined`` (combined cluster number), sorted.
     """
     clustered = labels[labels["label"] >= 0]
-    members = located.merge(clustered, on=["source", "ilat", "ilon"], how="inner")
+    site = located["site"].to_numpy()
+    clustered_site = clustered["site"].to_numpy()
+    at = np.minimum(np.searchsorted(clustered_site, site), max(len(clustered_site) - 1, 0))
+    hit = clustered_site[at] == site if len(clustered_site) else np.zeros(len(site), bool)
+    members = located[hit].assign(label=clustered["label"].to_numpy()[at[hit]])
     cell_lat, cell_lon = footprint_cells(
         members["ilat"].to_numpy(),
         members["ilon"].to_numpy(),
@@ -312,23 +331,27 @@ def noise_locations(
     pandas.DataFrame
         ``lat, lon, records, patents, publications, vc_deals`` sorted by location.
     """
-    per_source = located.pivot_table(
-        index=["ilat", "ilon"], columns="source", values="w", aggfunc="sum", observed=False
-    ).reindex(columns=list(SOURCES), fill_value=0)
-    records = located.groupby(["ilat", "ilon"])["rows"].sum()
-    table = per_source.fillna(0).astype(np.int64).assign(records=records).reset_index()
-    in_cluster = members[["ilat", "ilon"]].drop_duplicates().assign(_member=True)
-    table = table.merge(in_cluster, on=["ilat", "ilon"], how="left")
-    noise = table[table["_member"].isna() & (table["records"] >= min_records)]
+    place = located["place"].to_numpy()
+    places, inverse = np.unique(place, return_inverse=True)
+    records = np.bincount(inverse, weights=located["rows"].to_numpy(), minlength=len(places))
+    outside = ~np.isin(places, members["place"].to_numpy())
+    noise = outside & (records >= min_records)
+    first = np.zeros(len(places), np.int64)
+    first[inverse[::-1]] = np.arange(len(place))[::-1]
     out = pd.DataFrame(
         {
-            "lat": noise["ilat"].to_numpy() * rounding_deg,
-            "lon": noise["ilon"].to_numpy() * rounding_deg,
-            "records": noise["records"].to_numpy(np.int64),
+            "lat": located["ilat"].to_numpy()[first[noise]] * rounding_deg,
+            "lon": located["ilon"].to_numpy()[first[noise]] * rounding_deg,
+            "records": records[noise].astype(np.int64),
         }
     )
-    for source in SOURCES:
-        out[COUNT_COLUMNS[source]] = noise[source].to_numpy(np.float64) / WEIGHT_SCALE
+    source = located["source"].cat.codes.to_numpy()
+    w = located["w"].to_numpy(np.float64)
+    for code, name in enumerate(SOURCES):
+        per_place = np.bincount(
+            inverse, weights=np.where(source == code, w, 0.0), minlength=len(places)
+        )
+        out[COUNT_COLUMNS[name]] = per_place[noise] / WEIGHT_SCALE
     return out.sort_values(["lat", "lon"], kind="stable", ignore_index=True)
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from core.hashing import hash_text
+
 SOURCES = ("patent", "publication", "vc")
 REQUIRED_COLUMNS = ("source", "doc_id", "year", "lat", "lon", "country")
 OPTIONAL_COLUMNS = ("city", "state", "address", "weight")
@@ -31,30 +33,32 @@ REASONS = (
     "bad weight",
 )
 SOURCE_DTYPE = pd.CategoricalDtype(list(SOURCES))
+REASON_DTYPE = pd.CategoricalDtype(["", *REASONS])
 
 #: Columns of a checked partition (see :func:`validate_records`).
 CHECKED_COLUMNS = {
     "file": "object",
     "row": "int64",
-    "reason": "object",
+    "reason": REASON_DTYPE,
     "value": "object",
     "source": SOURCE_DTYPE,
-    "doc_id": "object",
+    "doc_id": "str",
     "year": "int32",
     "lat": "float64",
     "lon": "float64",
     "ilat": "int32",
     "ilon": "int32",
-    "country": "object",
+    "country": "str",
     "city": "object",
     "state": "object",
     "address": "object",
     "weight": "float64",
 }
-#: Columns of the rows that take part in fractional counting (see :func:`keyed_rows`).
-KEYED_COLUMNS = ("source", "doc_id", "year", "ilat", "ilon", "country", "weight", "valid")
 LOCATION_KEYS = ["source", "year", "ilat", "ilon", "country"]
 STAT_KEYS = ["source", "year"]
+# Two-letter codes packed as 1 + 26·first + second letter; 0 = not a two-letter code.
+N_COUNTRY_CODES = 1 + 26 * 26
+YEAR_SPAN = YEAR_RANGE[1] - YEAR_RANGE[0] + 1
 STAT_COLUMNS = ["docs", "rows", "docs_lost", "rows_lost", "weight_lost"]
 
 
@@ -65,13 +69,13 @@ def missing_columns(columns: Iterable[str]) -> list[str]:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Values as stripped Python strings; missing values become ``""``."""
-    out = values.astype(object).where(values.notna(), "")
-    return out.map(str).str.strip().astype(object)
+    """Values as stripped text (pandas' string dtype); missing values become ``""``."""
+    return values.astype("str").fillna("").str.strip()
 
 
 def _raw_text(values: pd.Series) -> pd.Series:
-    return values.astype(object).where(values.notna(), "").map(str).astype(object)
+    """Values as text exactly as given; missing values become ``""``."""
+    return values.astype("str").fillna("")
 
 
 def validate_records(
@@ -105,6 +109,10 @@ def validate_records(
         raise ValueError(f"records lack required column {missing[0]!r}")
     n = len(raw)
     source = _text(raw["source"]).str.lower()
+    # Factorise first: few distinct sources, many rows.
+    codes, uniques = pd.factorize(source)
+    lookup = np.array([SOURCES.index(u) if u in SOURCES else -1 for u in uniques], np.int64)
+    source_code = lookup[codes] if len(lookup) else np.zeros(n, np.int64)
     doc_id = _text(raw["doc_id"])
     year_num = pd.to_numeric(raw["year"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
@@ -127,15 +135,14 @@ def validate_records(
             & (year_num <= YEAR_RANGE[1])
         )
         coords_missing = raw["lat"].isna().to_numpy() | raw["lon"].isna().to_numpy()
-        if raw["lat"].dtype == object or str(raw["lat"].dtype).startswith("str"):
-            coords_missing |= _text(raw["lat"]).eq("").to_numpy()
-        if raw["lon"].dtype == object or str(raw["lon"].dtype).startswith("str"):
-            coords_missing |= _text(raw["lon"]).eq("").to_numpy()
+        for name in ("lat", "lon"):
+            if not pd.api.types.is_numeric_dtype(raw[name]):
+                coords_missing |= _text(raw[name]).eq("").to_numpy()
         coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         weight_ok = (np.isfinite(weight) & (weight >= 0)) if has_weight else np.ones(n, bool)
 
     checks = [
-        ("bad source", ~source.isin(SOURCES).to_numpy(), raw["source"]),
+        ("bad source", source_code < 0, raw["source"]),
         ("empty doc_id", doc_id.eq("").to_numpy(), raw["doc_id"]),
         ("bad year", ~year_ok, raw["year"]),
         ("missing country", country.eq("").to_numpy(), raw["country"]),
@@ -144,20 +151,22 @@ def validate_records(
         ("bad coordinates", ~coords_ok, None),
         ("bad weight", ~weight_ok, raw["weight"] if has_weight else None),
     ]
-    reason = np.full(n, "", dtype=object)
+    reason = np.zeros(n, dtype=np.int8)
     value = np.full(n, "", dtype=object)
     coords_text = None
     # Later checks first, so the first failing check in contract order wins.
-    for name, failed, column in reversed(checks):
+    for code, (_, failed, column) in reversed(list(enumerate(checks, start=1))):
         if not failed.any():
             continue
-        reason[failed] = name
+        reason[failed] = code
         if column is None:
             if coords_text is None:
-                coords_text = (_raw_text(raw["lat"]) + "," + _raw_text(raw["lon"])).to_numpy()
+                coords_text = (_raw_text(raw["lat"]) + "," + _raw_text(raw["lon"])).to_numpy(
+                    dtype=object
+                )
             value[failed] = coords_text[failed]
         else:
-            value[failed] = _raw_text(column).to_numpy()[failed]
+            value[failed] = _raw_text(column[failed]).to_numpy(dtype=object)
 
     safe_lat = np.where(coords_ok, lat, 0.0)
     safe_lon = np.where(coords_ok, lon, 0.0)
@@ -167,25 +176,29 @@ def validate_records(
     half_turn = int(round(180.0 / rounding_deg))
     ilon[ilon >= half_turn] -= 2 * half_turn
 
-    def optional(name: str) -> pd.Series:
-        if name in raw.columns:
-            return _raw_text(raw[name]).where(raw[name].notna(), None).reset_index(drop=True)
-        return pd.Series([None] * n, dtype=object)
+    def as_is(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray:
+        # Kept as given, converted to text only for the few rejected rows.
+        if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values.dtype):
+            return values.array
+        return pd.array(np.asarray(values, dtype=object), dtype=object)
+
+    def optional(name: str) -> pd.api.extensions.ExtensionArray:
+        return as_is(raw[name] if name in raw.columns else np.full(n, None, dtype=object))
 
     out = pd.DataFrame(
         {
-            "file": _raw_text(raw["file"]).to_numpy() if "file" in raw else np.full(n, "", object),
+            "file": as_is(raw["file"] if "file" in raw else np.full(n, "", dtype=object)),
             "row": raw["row"].to_numpy(dtype=np.int64) if "row" in raw else np.arange(n),
-            "reason": reason,
-            "value": value,
-            "source": pd.Categorical(source.where(source.isin(SOURCES)), dtype=SOURCE_DTYPE),
-            "doc_id": doc_id.to_numpy(),
+            "reason": pd.Categorical.from_codes(reason, dtype=REASON_DTYPE),
+            "value": as_is(value),
+            "source": pd.Categorical.from_codes(source_code, dtype=SOURCE_DTYPE),
+            "doc_id": doc_id.array,
             "year": np.where(year_ok, np.nan_to_num(year_num), NO_YEAR).astype(np.int32),
             "lat": lat,
             "lon": lon,
             "ilat": ilat,
             "ilon": ilon,
-            "country": country.to_numpy(),
+            "country": country.array,
             "city": optional("city"),
             "state": optional("state"),
             "address": optional("address"),
@@ -197,27 +210,103 @@ def validate_records(
 
 def rejected_rows(checked: pd.DataFrame) -> pd.DataFrame:
     """The rows of a checked partition that have a reason, for ``rejects.parquet``."""
-    bad = checked[checked["reason"] != ""]
-    return bad.drop(columns=["ilat", "ilon"]).assign(source=bad["source"].astype(object))
+    bad = checked[checked["reason"] != ""].drop(columns=["ilat", "ilon"])
+    text = ["file", "reason", "value", "source", "city", "state", "address"]
+    return bad.assign(**{c: bad[c].astype("str") for c in text})
 
 
-def keyed_rows(checked: pd.DataFrame) -> pd.DataFrame:
-    """Rows that belong to a document (known source, non-empty doc_id), rejected or not.
+def _grid(rounding_deg: float) -> tuple[int, int, int]:
+    """Offsets and sizes of the rounded grid: (quarter turn, latitude steps, longitude steps)."""
+    quarter = int(round(90.0 / rounding_deg))
+    return quarter, 2 * quarter + 1, 4 * quarter
 
-    Rejected rows stay so that each document's weight is split over all its input rows,
-    as the contract says; their share is then reported as lost.
-    """
-    keyed = checked[checked["source"].notna() & (checked["doc_id"] != "")]
+
+def _country_codes(country: pd.Series) -> np.ndarray:
+    """1 + 26·first + second letter of two-letter codes; 0 for anything else."""
+    codes, uniques = pd.factorize(country, use_na_sentinel=False)
+    table = np.array(
+        [
+            1 + 26 * (ord(c[0]) - 65) + ord(c[1]) - 65
+            if isinstance(c, str) and len(c) == 2 and c.isascii() and c.isalpha() and c.isupper()
+            else 0
+            for c in uniques
+        ],
+        dtype=np.int64,
+    )
+    return table[codes] if len(table) else np.zeros(len(country), np.int64)
+
+
+def pack_locations(
+    source_code: np.ndarray,
+    ilat: np.ndarray,
+    ilon: np.ndarray,
+    country_code: np.ndarray,
+    *,
+    rounding_deg: float,
+) -> np.ndarray:
+    """One int64 per (source, rounded location, country): grouping on it is a cheap int key."""
+    quarter, n_lat, n_lon = _grid(rounding_deg)
+    key = source_code.astype(np.int64) * n_lat + (ilat.astype(np.int64) + quarter)
+    key = key * n_lon + (ilon.astype(np.int64) + 2 * quarter)
+    return key * N_COUNTRY_CODES + country_code
+
+
+def unpack_locations(loc: np.ndarray, *, rounding_deg: float) -> pd.DataFrame:
+    """Inverse of :func:`pack_locations`: ``source, ilat, ilon, country``."""
+    quarter, n_lat, n_lon = _grid(rounding_deg)
+    loc = np.asarray(loc, dtype=np.int64)
+    loc, country = np.divmod(loc, N_COUNTRY_CODES)
+    loc, ilon = np.divmod(loc, n_lon)
+    source, ilat = np.divmod(loc, n_lat)
+    letters = np.array(
+        [""] + [chr(65 + a) + chr(65 + b) for a in range(26) for b in range(26)], dtype=object
+    )
     return pd.DataFrame(
         {
-            "source": keyed["source"],
-            "doc_id": keyed["doc_id"],
-            "year": keyed["year"],
-            "ilat": keyed["ilat"],
-            "ilon": keyed["ilon"],
-            "country": keyed["country"],
-            "weight": keyed["weight"],
-            "valid": (keyed["reason"] == "").to_numpy(),
+            "source": pd.Categorical.from_codes(source, dtype=SOURCE_DTYPE),
+            "ilat": (ilat - quarter).astype(np.int32),
+            "ilon": (ilon - 2 * quarter).astype(np.int32),
+            "country": letters[country],
+        }
+    )
+
+
+def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
+    """Rows that belong to a document (known source, non-empty doc_id), rejected or not.
+
+    Rejected rows stay so that each document's weight is split over all its input rows, as
+    the contract says; their share is then reported as lost.
+
+    Returns
+    -------
+    pandas.DataFrame
+        All numeric: ``doc_a``, ``doc_b`` (128-bit key of (source,
+        doc_id), see :mod:`core.hashing`), ``year``, ``loc`` (:func:`pack_locations`),
+        ``weight``, ``valid``.
+    """
+    source_code = checked["source"].cat.codes.to_numpy(np.int64)
+    keep = (source_code >= 0) & (checked["doc_id"] != "").to_numpy()
+    source_code = source_code[keep]
+
+    def column(name: str) -> np.ndarray:
+        return checked[name].to_numpy()[keep]
+
+    doc_a, doc_b = hash_text(checked["doc_id"][keep], source_code)
+    loc = pack_locations(
+        source_code,
+        column("ilat"),
+        column("ilon"),
+        _country_codes(checked["country"][keep]),
+        rounding_deg=rounding_deg,
+    )
+    return pd.DataFrame(
+        {
+            "doc_a": doc_a,
+            "doc_b": doc_b,
+            "year": column("year").astype(np.int32),
+            "loc": loc,
+            "weight": column("weight").astype(np.float64),
+            "valid": (checked["reason"].cat.codes.to_numpy() == 0)[keep],
         }
     )
 
@@ -228,7 +317,7 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
     Parameters
     ----------
     rows : pandas.DataFrame
-        ``KEYED_COLUMNS``, holding *every* row of each of its documents.
+        :func:`keyed_rows` output holding *every* row of each of its documents.
     scale : int
         Fixed-point units per document.
 
@@ -236,25 +325,44 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
     -------
     pandas.DataFrame
         ``rows`` with ``w`` (int64: ``weight × scale`` where a weight was given, else
-        ``scale / rows of the document``, rounded) and ``year`` replaced by the document's
-        year (earliest valid year on its rows; ``NO_YEAR`` if none).
+        ``scale / rows of the document``, rounded), ``year`` replaced by the document's year
+        (earliest valid year on its rows; ``NO_YEAR`` if none), ``doc_first`` (the
+        document's first row here) and ``doc_kept`` (the document has a usable row).
     """
-    groups = rows.groupby(["source", "doc_id"], sort=False, observed=True)
-    n_rows = groups["doc_id"].transform("size").to_numpy(dtype=np.float64)
-    year = rows["year"].where(rows["year"] != NO_YEAR)
-    doc_year = year.groupby([rows["source"], rows["doc_id"]], sort=False, observed=True).transform(
-        "min"
-    )
+    if rows.empty:
+        return rows.assign(
+            w=np.zeros(0, np.int64), doc_first=np.zeros(0, bool), doc_kept=np.zeros(0, bool)
+        )
+    # Sort by document so each one is a run: run-length sums beat hash groupbys here.
+    doc_a, doc_b = rows["doc_a"].to_numpy(), rows["doc_b"].to_numpy()
+    order = np.lexsort((doc_b, doc_a))
+    a, b = doc_a[order], doc_b[order]
+    is_start = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    starts = np.flatnonzero(is_start)
+    doc = np.empty(len(order), np.int64)
+    doc[order] = np.cumsum(is_start) - 1
+    n_rows = np.diff(np.r_[starts, len(order)])
+    year = rows["year"].to_numpy(np.int64)[order]
+    never = np.iinfo(np.int64).max
+    # Earliest valid year per document: NO_YEAR rows must not win the minimum.
+    earliest = np.minimum.reduceat(np.where(year == NO_YEAR, never, year), starts)
+    doc_year = np.where(earliest == never, NO_YEAR, earliest)[doc]
+    valid = rows["valid"].to_numpy()
+    kept = np.add.reduceat(valid[order].astype(np.int64), starts) > 0
+    first = np.zeros(len(order), bool)
+    first[order[starts]] = True
     weight = rows["weight"].to_numpy()
-    w = np.where(np.isnan(weight), scale / np.maximum(n_rows, 1.0), weight * scale)
+    w = np.where(np.isnan(weight), scale / np.maximum(n_rows[doc], 1), weight * scale)
     return rows.assign(
         w=np.rint(w).astype(np.int64),
-        year=doc_year.fillna(NO_YEAR).astype(np.int32).to_numpy(),
+        year=doc_year.astype(np.int32),
+        doc_first=first,
+        doc_kept=kept[doc],
     )
 
 
 def aggregate_locations(rows: pd.DataFrame) -> pd.DataFrame:
-    """Usable rows summed per (source, document year, rounded location, country).
+    """Usable rows summed per (packed location, document year).
 
     Parameters
     ----------
@@ -264,36 +372,88 @@ def aggregate_locations(rows: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``LOCATION_KEYS`` + ``w`` (int64 fixed-point weight) + ``rows`` (int64 count).
+        ``loc``, ``year``, ``w`` (int64 fixed-point weight) and ``rows`` (int64 count).
     """
-    kept = rows[rows["valid"] & (rows["year"] != NO_YEAR)]
-    out = (
-        kept.groupby(LOCATION_KEYS, sort=False, observed=True)
-        .agg(w=("w", "sum"), rows=("w", "size"))
-        .reset_index()
+    kept = rows[rows["valid"].to_numpy() & (rows["year"].to_numpy() != NO_YEAR)]
+    key = kept["loc"].to_numpy() * YEAR_SPAN + (kept["year"].to_numpy(np.int64) - YEAR_RANGE[0])
+    frame = pd.DataFrame({"key": key, "w": kept["w"].to_numpy(), "rows": 1})
+    return frame.groupby("key", sort=False).sum().reset_index()
+
+
+def location_years(locations: pd.DataFrame) -> np.ndarray:
+    """Distinct document years in :func:`aggregate_locations` output."""
+    return np.unique(locations["key"].to_numpy(np.int64) % YEAR_SPAN) + YEAR_RANGE[0]
+
+
+def window_locations(
+    locations: pd.DataFrame, *, start_year: int, end_year: int, rounding_deg: float
+) -> pd.DataFrame:
+    """Rows of documents dated ``start_year``–``end_year``, summed per location and country.
+
+    Parameters
+    ----------
+    locations : pandas.DataFrame
+        :func:`aggregate_locations` output (any number of partitions' worth, summed or not).
+    start_year, end_year : int
+        The window, inclusive.
+    rounding_deg : float
+        Grid of the packed locations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``source, ilat, ilon, country, w, rows``, sorted by (source, ilat, ilon, country),
+        with integer keys ``site`` (one per source and location) and ``place`` (one per
+        location, all sources together).
+    """
+    loc, year = np.divmod(locations["key"].to_numpy(np.int64), YEAR_SPAN)
+    year += YEAR_RANGE[0]
+    inside = (year >= start_year) & (year <= end_year)
+    summed = (
+        pd.DataFrame(
+            {
+                "loc": loc[inside],
+                "w": locations["w"].to_numpy(np.int64)[inside],
+                "rows": locations["rows"].to_numpy(np.int64)[inside],
+            }
+        )
+        .groupby("loc", sort=True)
+        .sum()
     )
-    return out.astype({"w": np.int64, "rows": np.int64})
+    # Mixed-radix packing sorts like (source, ilat, ilon, country).
+    loc = summed.index.to_numpy()
+    keys = unpack_locations(loc, rounding_deg=rounding_deg)
+    _, n_lat, n_lon = _grid(rounding_deg)
+    site = loc // N_COUNTRY_CODES
+    return keys.assign(
+        w=summed["w"].to_numpy(np.int64),
+        rows=summed["rows"].to_numpy(np.int64),
+        site=site,
+        place=site % (n_lat * n_lon),
+    )
 
 
-def document_stats(rows: pd.DataFrame) -> pd.DataFrame:
+def document_stats(rows: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
     """Documents, rows and weight kept or lost to rejects, per (source, document year).
 
-    A document is lost when all its rows were rejected; ``weight_lost`` is the share
-    of kept documents that fell on rejected rows, in fixed-point units.
+    A document is lost when all its rows were rejected; ``weight_lost`` is the part of kept
+    documents that fell on rejected rows, in fixed-point units.
     """
-    doc_has_valid = rows.groupby(["source", "doc_id"], sort=False, observed=True)[
-        "valid"
-    ].transform("any")
-    first = ~rows.duplicated(["source", "doc_id"])
+    _, n_lat, n_lon = _grid(rounding_deg)
+    valid = rows["valid"].to_numpy()
+    first = rows["doc_first"].to_numpy()
+    kept = rows["doc_kept"].to_numpy()
     frame = pd.DataFrame(
         {
-            "source": rows["source"],
-            "year": rows["year"],
-            "docs": (first & doc_has_valid).astype(np.int64),
-            "rows": rows["valid"].astype(np.int64),
-            "docs_lost": (first & ~doc_has_valid).astype(np.int64),
-            "rows_lost": (~rows["valid"]).astype(np.int64),
-            "weight_lost": np.where(rows["valid"], 0, rows["w"]).astype(np.int64),
+            "source": rows["loc"].to_numpy() // (n_lat * n_lon * N_COUNTRY_CODES),
+            "year": rows["year"].to_numpy(),
+            "docs": first & kept,
+            "rows": valid,
+            "docs_lost": first & ~kept,
+            "rows_lost": ~valid,
+            "weight_lost": np.where(valid, 0, rows["w"].to_numpy()),
         }
     )
-    return frame.groupby(STAT_KEYS, sort=False, observed=True)[STAT_COLUMNS].sum().reset_index()
+    out = frame.groupby(["source", "year"], sort=True)[STAT_COLUMNS].sum().reset_index()
+    out = out.astype({c: np.int64 for c in STAT_COLUMNS})
+    return out.assign(source=pd.Categorical.from_codes(out["source"], dtype=SOURCE_DTYPE))

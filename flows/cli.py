@@ -170,19 +170,20 @@ def _run(config, inputs, output, scheduler, workers, previous, quiet) -> dict[st
                     f"previous run {earlier.run_id} used footprint-deg {earlier.footprint_deg}, "
                     f"this run {config.footprint_deg}: footprints cannot be matched"
                 )
-        with stages("gazetteer+population"):
-            cities = load_cities()
-            population = open_population_grid(
+
+        def population() -> object:
+            return open_population_grid(
                 config.population_url,
                 footprint_deg=config.footprint_deg,
                 storage_options=config.storage_options,
-                cities=cities,
+                cities=load_cities(),
             )
+
         try:
             ranking = rank_records(
                 checked,
                 config,
-                cities=cities,
+                cities=load_cities,
                 population=population,
                 previous=earlier,
                 stages=stages,

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import dask
 import dask.dataframe as dd
 import fsspec
 import numpy as np
@@ -22,8 +23,9 @@ from core.records import (
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
-# Row groups are read together up to this many rows, so partitions are neither tiny nor huge.
-ROWS_PER_PARTITION = 1_000_000
+# Row groups are read together up to this many rows: enough partitions to keep every
+# worker busy, few enough that the shuffle by document stays cheap.
+ROWS_PER_PARTITION = 250_000
 
 
 class InputError(ValueError):
@@ -156,6 +158,12 @@ def _read_and_check(
     )
 
 
+def _keep_dtypes() -> Any:
+    # Checked partitions already carry their final dtypes; Dask's automatic conversion of
+    # object columns to strings would only copy the text columns kept for rejects.
+    return dask.config.set({"dataframe.convert-string": False})
+
+
 def checked_meta() -> pd.DataFrame:
     """Empty frame with the dtypes of :func:`core.records.validate_records`'s output."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CHECKED_COLUMNS.items()})
@@ -170,16 +178,17 @@ def read_records(
 ) -> dd.DataFrame:
     """Stage *read + validate*: every input row, checked, one partition per piece."""
     pieces = plan_pieces(urls, storage_options)
-    return dd.from_map(
-        _read_and_check,
-        pieces,
-        storage_options=dict(storage_options),
-        rounding_deg=rounding_deg,
-        countries=countries,
-        meta=checked_meta(),
-        label="icrank-read",
-        enforce_metadata=False,
-    )
+    with _keep_dtypes():
+        return dd.from_map(
+            _read_and_check,
+            pieces,
+            storage_options=dict(storage_options),
+            rounding_deg=rounding_deg,
+            countries=countries,
+            meta=checked_meta(),
+            label="icrank-read",
+            enforce_metadata=False,
+        )
 
 
 def _demo_and_check(
@@ -199,14 +208,15 @@ def demo_records(
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count
 
-    return dd.from_map(
-        _demo_and_check,
-        range(demo_chunk_count(scale=scale)),
-        scale=scale,
-        seed=seed,
-        rounding_deg=rounding_deg,
-        countries=countries,
-        meta=checked_meta(),
-        label="icrank-demo",
-        enforce_metadata=False,
-    )
+    with _keep_dtypes():
+        return dd.from_map(
+            _demo_and_check,
+            range(demo_chunk_count(scale=scale)),
+            scale=scale,
+            seed=seed,
+            rounding_deg=rounding_deg,
+            countries=countries,
+            meta=checked_meta(),
+            label="icrank-demo",
+            enforce_metadata=False,
+        )

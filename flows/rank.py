@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,8 @@ import dask
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+from dask.base import tokenize
+from dask.delayed import Delayed, delayed
 
 from core import GeoDBSCAN
 from core.measures import (
@@ -33,17 +36,16 @@ from core.naming import name_clusters
 from core.overlay import match_previous
 from core.population import footprint_population
 from core.records import (
-    LOCATION_KEYS,
-    NO_YEAR,
     SOURCES,
-    STAT_COLUMNS,
     STAT_KEYS,
     WEIGHT_SCALE,
     aggregate_locations,
     document_stats,
     fractional_weights,
     keyed_rows,
+    location_years,
     rejected_rows,
+    window_locations,
 )
 from core.regions import world_region
 from flows.config import Config
@@ -116,73 +118,157 @@ class Ranking:
 
 
 def aggregate_records(
-    checked: dd.DataFrame,
-) -> tuple[dd.DataFrame, dd.DataFrame, dd.DataFrame]:
+    checked: dd.DataFrame, *, rounding_deg: float
+) -> tuple[Delayed, Delayed, Delayed]:
     """Stages *fractional weights* and *rounding*: lazy rejects, locations and statistics.
 
     Rows are shuffled by document so that each partition holds whole documents; weights
-    are then split per document and summed per (source, year, location, country).
+    are then split per document and summed per (source, year, location, country). Only
+    numeric columns travel: documents as 128-bit hashes, locations as packed integers.
     """
-    rejects = checked.map_partitions(rejected_rows, meta=rejected_rows(checked._meta))
-    keyed = checked.map_partitions(keyed_rows, meta=keyed_rows(checked._meta))
-    by_document = keyed.shuffle(on=["source", "doc_id"])
-    weighted = by_document.map_partitions(fractional_weights, meta=fractional_weights(keyed._meta))
-    locations = (
-        weighted.map_partitions(aggregate_locations, meta=aggregate_locations(weighted._meta))
-        .groupby(LOCATION_KEYS, observed=True)[["w", "rows"]]
-        .sum()
+    rejects = _tree_concat(
+        checked.map_partitions(rejected_rows, meta=rejected_rows(checked._meta)),
+        name="icrank-rejects",
     )
-    stats = (
-        weighted.map_partitions(document_stats, meta=document_stats(weighted._meta))
-        .groupby(STAT_KEYS, observed=True)[STAT_COLUMNS]
-        .sum()
+    keyed = checked.map_partitions(
+        keyed_rows, rounding_deg=rounding_deg, meta=keyed_rows(checked._meta, rounding_deg=1.0)
+    )
+    by_document = keyed.shuffle(on="doc_a")
+    weighted = by_document.map_partitions(fractional_weights, meta=fractional_weights(keyed._meta))
+    locations = _tree_sum(
+        weighted.map_partitions(aggregate_locations, meta=aggregate_locations(weighted._meta)),
+        by=["key"],
+        name="icrank-sum-locations",
+        buckets=4,
+    )
+    stats_meta = document_stats(weighted._meta, rounding_deg=1.0)
+    stats = _tree_sum(
+        weighted.map_partitions(document_stats, rounding_deg=rounding_deg, meta=stats_meta),
+        by=STAT_KEYS,
+        name="icrank-sum-stats",
     )
     return rejects, locations, stats
 
 
-def compute(*collections: Any, progress: bool = False) -> tuple[Any, ...]:
-    """Compute on the active Dask client (with a progress bar if asked) or the default."""
+def _sum_frames(parts: list[pd.DataFrame], *, by: list[str]) -> pd.DataFrame:
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.groupby(by, sort=False, observed=True).sum().reset_index()
+
+
+def _concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True)
+
+
+def _tree_concat(frame: dd.DataFrame, *, name: str) -> Delayed:
+    parts = frame.to_delayed(optimize_graph=False)
+    return delayed(_concat_frames)(parts, dask_key_name=f"{name}-{tokenize(parts)}")
+
+
+def _split_by_key(frame: pd.DataFrame, *, column: str, buckets: int) -> list[pd.DataFrame]:
+    bucket = frame[column].to_numpy() % buckets
+    return [frame[bucket == b] for b in range(buckets)]
+
+
+def _tree_sum(
+    frame: dd.DataFrame, *, by: list[str], name: str, split_every: int = 8, buckets: int = 1
+) -> Delayed:
+    """Sum already-aggregated partitions by key in trees of small tasks.
+
+    A plain ``groupby().sum()`` would group each partition once more before combining.
+    With ``buckets > 1`` the integer key ``by[0]`` is split into that many independent
+    trees, so the last, largest sums run in parallel.
+    """
+    # Unoptimised, so that partitions shared with other outputs keep their keys and are
+    # computed once per run, not fused into each output separately.
+    leaves = frame.to_delayed(optimize_graph=False)
+    if buckets > 1:
+        split = [
+            delayed(_split_by_key, nout=buckets)(leaf, column=by[0], buckets=buckets)
+            for leaf in leaves
+        ]
+        trees = [[parts[b] for parts in split] for b in range(buckets)]
+    else:
+        trees = [leaves]
+    roots = []
+    for b, parts in enumerate(trees):
+        level = 0
+        while len(parts) > 1 or level == 0:
+            parts = [
+                delayed(_sum_frames)(
+                    parts[i : i + split_every],
+                    by=by,
+                    dask_key_name=f"{name}-{b}-{level}-{i}-{tokenize(parts[i : i + split_every])}",
+                )
+                for i in range(0, len(parts), split_every)
+            ]
+            level += 1
+        roots.append(parts[0])
+    if len(roots) == 1:
+        return roots[0]
+    return delayed(_concat_frames)(roots, dask_key_name=f"{name}-{tokenize(roots)}")
+
+
+def submit(*collections: Any) -> Callable[[bool], tuple[Any, ...]]:
+    """Start computing on the active Dask client; returns a function that waits for results.
+
+    The client's workers compute while the caller does other work (loading the gazetteer);
+    without a client the computation runs when the returned function is called.
+    """
     try:
         from distributed import default_client
         from distributed import progress as show_progress
 
         client = default_client()
     except ValueError:
-        return dask.compute(*collections)
+        return lambda progress=False: dask.compute(*collections)
     futures = client.compute(list(collections))
-    if progress:
-        show_progress(futures)
-    return tuple(client.gather(futures))
+
+    def wait(progress: bool = False) -> tuple[Any, ...]:
+        if progress:
+            show_progress(futures)
+        return tuple(client.gather(futures))
+
+    return wait
+
+
+def _cluster_source(
+    located: pd.DataFrame, totals: pd.Series, config: Config, source: str
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    params = config.sources[source]
+    points = source_points(located, source)
+    min_weight = params.min_weight_for(float(totals[source]) / WEIGHT_SCALE)
+    labels = np.zeros(0, np.int64)
+    n_clusters = 0
+    if len(points):
+        X = np.c_[points["ilat"] * config.rounding_deg, points["ilon"] * config.rounding_deg]
+        model = GeoDBSCAN(eps_km=params.eps_km, min_samples=min_weight * WEIGHT_SCALE)
+        model.fit(X, sample_weight=points["w"].to_numpy(np.float64))
+        labels, n_clusters = model.labels_, model.n_clusters_
+    info = {
+        "eps_km": params.eps_km,
+        "min_weight": min_weight,
+        "locations": len(points),
+        "clusters": n_clusters,
+    }
+    return pd.DataFrame({"site": points["site"].to_numpy(np.int64), "label": labels}), info
 
 
 def cluster_sources(
     located: pd.DataFrame, totals: pd.Series, config: Config
 ) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
-    """Stage *clustering per source*: ``GeoDBSCAN`` on each source's rounded locations."""
-    labels, info = [], {}
-    for source in SOURCES:
-        params = config.sources[source]
-        points = source_points(located, source)
-        min_weight = params.min_weight_for(float(totals[source]) / WEIGHT_SCALE)
-        n_clusters = 0
-        if len(points):
-            X = np.c_[points["ilat"] * config.rounding_deg, points["ilon"] * config.rounding_deg]
-            model = GeoDBSCAN(eps_km=params.eps_km, min_samples=min_weight * WEIGHT_SCALE)
-            model.fit(X, sample_weight=points["w"].to_numpy(np.float64))
-            n_clusters = model.n_clusters_
-            labels.append(points[["ilat", "ilon"]].assign(source=source, label=model.labels_))
-        info[source] = {
-            "eps_km": params.eps_km,
-            "min_weight": min_weight,
-            "locations": len(points),
-            "clusters": n_clusters,
-        }
-    frame = (
-        pd.concat(labels, ignore_index=True)
-        if labels
-        else pd.DataFrame({"ilat": [], "ilon": [], "source": [], "label": []})
+    """Stage *clustering per source*: ``GeoDBSCAN`` on each source's rounded locations.
+
+    The three sources' graphs run at the same time, so small sources fill the workers
+    while the largest one finishes.
+    """
+    with ThreadPoolExecutor(len(SOURCES)) as pool:
+        results = list(
+            pool.map(lambda source: _cluster_source(located, totals, config, source), SOURCES)
+        )
+    labels = pd.concat([frame for frame, _ in results], ignore_index=True)
+    return labels.astype({"label": np.int64}), dict(
+        zip(SOURCES, [i for _, i in results], strict=True)
     )
-    return frame.astype({"label": np.int64}), info
 
 
 def attach_previous(
@@ -211,7 +297,7 @@ def rank_records(
     checked: dd.DataFrame,
     config: Config,
     *,
-    cities: pd.DataFrame,
+    cities: pd.DataFrame | Callable[[], pd.DataFrame],
     population: Any,
     previous: PreviousRun | None = None,
     stages: StageLog | None = None,
@@ -226,10 +312,11 @@ def rank_records(
         ``flows.inputs.demo_records``).
     config : Config
         Run parameters.
-    cities : pandas.DataFrame
-        Gazetteer (``core.gazetteer.load_cities()``) for names.
-    population : xarray.DataArray
-        Population grid on ``footprint-deg`` cells.
+    cities : pandas.DataFrame or callable
+        Gazetteer (``core.gazetteer.load_cities()``) for names, or a function loading it
+        (called while the workers aggregate the records).
+    population : xarray.DataArray or callable
+        Population grid on ``footprint-deg`` cells, or a function loading it.
     previous : PreviousRun, optional
         An earlier run for year-over-year changes.
     stages : StageLog, optional
@@ -242,25 +329,19 @@ def rank_records(
     share_weights = {s: config.sources[s].share_weight for s in SOURCES}
 
     with stages("read+weights+rounding"):
-        rejects_dd, locations_dd, stats_dd = aggregate_records(checked)
-        rejects, locations, stats = compute(rejects_dd, locations_dd, stats_dd, progress=progress)
-        locations = _sorted_frame(locations.reset_index(), LOCATION_KEYS)
-        stats = _sorted_frame(stats.reset_index(), STAT_KEYS)
+        wait = submit(*aggregate_records(checked, rounding_deg=r))
+        # Whatever the gazetteer and population grid still need loads while workers work.
+        cities = cities() if callable(cities) else cities
+        population = population() if callable(population) else population
+        rejects, locations, stats = wait(progress)
+        stats = _sorted_frame(stats, STAT_KEYS)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
 
     with stages("window"):
-        years = locations["year"].to_numpy()
         start, end = window_bounds(
-            years[years != NO_YEAR], start_year=config.start_year, end_year=config.end_year
+            location_years(locations), start_year=config.start_year, end_year=config.end_year
         )
-        in_window = locations[(locations["year"] >= start) & (locations["year"] <= end)]
-        located = (
-            in_window.groupby(["source", "ilat", "ilon", "country"], sort=True, observed=True)[
-                ["w", "rows"]
-            ]
-            .sum()
-            .reset_index()
-        )
+        located = window_locations(locations, start_year=start, end_year=end, rounding_deg=r)
         totals = world_totals(located)
 
     with stages("clustering"):
@@ -373,14 +454,22 @@ def _source_counts(
 def _map_locations(
     located: pd.DataFrame, members: pd.DataFrame, *, rounding_deg: float
 ) -> pd.DataFrame:
-    per_location = located.groupby(["ilat", "ilon"], sort=True)["w"].sum().reset_index()
-    cluster_of = members[["ilat", "ilon", "cluster_id"]].drop_duplicates(["ilat", "ilon"])
-    table = per_location.merge(cluster_of, on=["ilat", "ilon"], how="left")
+    place = located["place"].to_numpy()
+    places, first, inverse = np.unique(place, return_index=True, return_inverse=True)
+    activity = np.bincount(inverse, weights=located["w"].to_numpy(np.float64))
+    member_places = members.drop_duplicates("place").sort_values("place")
+    at = np.searchsorted(member_places["place"].to_numpy(), places)
+    at = np.minimum(at, max(len(member_places) - 1, 0))
+    ids = member_places["cluster_id"].to_numpy(dtype=object)
+    inside = ids[at] if len(ids) else np.full(len(places), None, dtype=object)
+    inside = np.where(
+        member_places["place"].to_numpy()[at] == places if len(ids) else False, inside, None
+    )
     return pd.DataFrame(
         {
-            "lat": table["ilat"] * rounding_deg,
-            "lon": table["ilon"] * rounding_deg,
-            "activity": table["w"] / WEIGHT_SCALE,
-            "cluster_id": table["cluster_id"],
+            "lat": located["ilat"].to_numpy()[first] * rounding_deg,
+            "lon": located["ilon"].to_numpy()[first] * rounding_deg,
+            "activity": activity / WEIGHT_SCALE,
+            "cluster_id": inside,
         }
     )

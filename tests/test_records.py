@@ -11,10 +11,14 @@ from core.overlay import footprint_cells, match_previous, overlay_clusters
 from core.population import cell_index
 from core.records import (
     WEIGHT_SCALE,
+    _country_codes,
     aggregate_locations,
     fractional_weights,
     keyed_rows,
+    pack_locations,
+    unpack_locations,
     validate_records,
+    window_locations,
 )
 from core.regions import known_economies, world_region
 
@@ -68,7 +72,7 @@ def test_weight_column_is_used_and_checked():
     )
     checked = check(frame)
     assert list(checked["reason"]) == ["", "bad weight", "bad weight"]
-    weighted = fractional_weights(keyed_rows(checked))
+    weighted = fractional_weights(keyed_rows(checked, rounding_deg=0.01))
     assert weighted["w"].iloc[0] == WEIGHT_SCALE // 4
 
 
@@ -112,7 +116,7 @@ def test_weights_split_each_document_and_sums_do_not_depend_on_order(rows, rnd):
             "country": ["DE" if ok else "" for *_, ok in rows],
         }
     )
-    weighted = fractional_weights(keyed_rows(check(frame)))
+    weighted = fractional_weights(keyed_rows(check(frame), rounding_deg=0.01))
     n_rows = frame.groupby("doc_id")["doc_id"].transform("size").to_numpy()
     assert np.all(np.abs(weighted["w"].to_numpy() - WEIGHT_SCALE / n_rows) <= 0.5)
     earliest = frame.groupby("doc_id")["year"].transform("min").to_numpy()
@@ -120,11 +124,43 @@ def test_weights_split_each_document_and_sums_do_not_depend_on_order(rows, rnd):
     located = aggregate_locations(weighted)
     assert located["w"].sum() == weighted.loc[weighted["valid"], "w"].sum()
     shuffled = frame.sample(frac=1.0, random_state=rnd.randint(0, 2**31))
-    again = aggregate_locations(fractional_weights(keyed_rows(check(shuffled))))
-    keys = ["source", "year", "ilat", "ilon", "country"]
+    again = aggregate_locations(fractional_weights(keyed_rows(check(shuffled), rounding_deg=0.01)))
     pd.testing.assert_frame_equal(
-        located.sort_values(keys, ignore_index=True), again.sort_values(keys, ignore_index=True)
+        located.sort_values("key", ignore_index=True), again.sort_values("key", ignore_index=True)
     )
+    expanded = window_locations(located, start_year=2018, end_year=2024, rounding_deg=0.01)
+    usable = frame[frame["country"] != ""]
+    assert set(zip(expanded["ilat"], expanded["ilon"], strict=True)) == {
+        (round(a * 100), round(b * 100)) for a, b in zip(usable["lat"], usable["lon"], strict=True)
+    }
+    assert set(expanded["country"]) <= {"DE"} and set(expanded["source"]) <= {"publication"}
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.integers(-9000, 9000),
+            st.integers(-18000, 17999),
+            st.sampled_from(["US", "ZZ", "AA", "", "abc", "NA"]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([0.01, 0.001, 0.0001]),
+)
+def test_packed_locations_round_trip(rows, rounding_deg):
+    scale = round(0.01 / rounding_deg)
+    source = np.array([r[0] for r in rows])
+    ilat = np.array([r[1] for r in rows]) * scale
+    ilon = np.array([r[2] for r in rows]) * scale
+    country = pd.Series([r[3] for r in rows], dtype="str")
+    packed = pack_locations(source, ilat, ilon, _country_codes(country), rounding_deg=rounding_deg)
+    back = unpack_locations(packed, rounding_deg=rounding_deg)
+    assert list(back["source"].cat.codes) == list(source)
+    assert np.array_equal(back["ilat"], ilat) and np.array_equal(back["ilon"], ilon)
+    expected = [c if len(c) == 2 and c.isupper() else "" for c in country]
+    assert list(back["country"]) == expected
 
 
 @given(
