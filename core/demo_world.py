@@ -109,12 +109,12 @@ class _SourceModel:
 _MODELS: dict[str, _SourceModel] = {
     "patent": _SourceModel("P", 60_000, 1.10, 0.5, 0.7, 0.08, 0.55, 0.03),
     "publication": _SourceModel("A", 150_000, 0.95, 0.4, 0.5, 0.12, 0.50, 0.05),
-    "vc": _SourceModel("V", 15_000, 1.25, 0.7, 1.0, 0.10, 0.60, 0.06),
+    "vc": _SourceModel("V", 15_000, 1.25, 0.5, 0.7, 0.10, 0.60, 0.06),
 }
 # Shared log-sd of country and city effects: places strong in one source tend to be strong
 # in all, as in real innovation data.
-_COUNTRY_SIGMA_SHARED = 0.7
-_CITY_SIGMA_SHARED = 1.0
+_COUNTRY_SIGMA_SHARED = 0.6
+_CITY_SIGMA_SHARED = 0.6
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,8 @@ def measure_clusters(
         "lon",
     ]
     if members.empty:
-        return pd.DataFrame({c: [] for c in columns}).astype({"cluster_id": object})
+        empty = pd.DataFrame({c: pd.Series([], dtype=np.float64) for c in columns})
+        return empty.astype({"cluster_id": object}).rename_axis("combined")
     weight = members.pivot_table(
         index="combined", columns="source", values="w", aggfunc="sum", observed=False
     ).reindex(columns=list(SOURCES), fill_value=0)

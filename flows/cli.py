@@ -121,7 +121,7 @@ def _run(config, inputs, output, scheduler, workers, previous, quiet) -> dict[st
     from core.gazetteer import GEONAMES_CREDIT, load_cities
     from core.regions import known_economies
     from flows.inputs import InputError, demo_records, read_records
-    from flows.population import open_population_grid
+    from flows.population import PopulationSourceError, open_population_grid
     from flows.publish import (
         find_previous_run,
         fingerprint,
@@ -189,6 +189,8 @@ def _run(config, inputs, output, scheduler, workers, previous, quiet) -> dict[st
                 stages=stages,
                 progress=not quiet and sys.stderr.isatty(),
             )
+        except PopulationSourceError as exc:
+            raise InputError(str(exc)) from None
         except ValueError as exc:
             if "no usable records" in str(exc):
                 raise InputError(str(exc)) from None

@@ -281,3 +281,13 @@ def test_year_over_year_matching(base_ranking):
     assert delta["rank"] == 3 and not delta["new_entrant"]  # outside the top 2
     top3 = run_world(records, config_for(top=3), previous=previous).rankings.set_index("name")
     assert bool(top3.loc["Delta", "new_entrant"])
+
+
+def test_a_world_without_clusters_still_ranks_and_reports_noise():
+    records = rows("patent", 6, 40.0, -100.0, "US") + rows("publication", 3, 1.0, 1.0, "FR")
+    ranking = run_world(records)
+    assert ranking.rankings.empty
+    assert list(ranking.rankings.columns)[:3] == ["rank", "cluster_id", "name"]
+    assert list(ranking.noise["records"]) == [6]
+    assert ranking.economies.empty
+    assert ranking.summary["counts"]["clusters"] == 0
