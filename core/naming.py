@@ -12,6 +12,23 @@ from core.population import cell_index
 # and name it after a suburb; places of 100k+ are the ones a reader recognises.
 NAMING_MIN_POPULATION = 100_000
 NAME_SEPARATOR = "–"
+# A place this close to a larger one is its district or suburb ("City of Westminster" in
+# London): its activity is the larger place's. Yokohama, 28 km from Tokyo, keeps its name.
+DISTRICT_KM = 15.0
+EARTH_RADIUS_KM = 6371.0088
+
+
+def _drop_districts(big: pd.DataFrame) -> pd.DataFrame:
+    """Cities without a larger city within ``DISTRICT_KM``; ``big`` sorted by size, descending."""
+    points = _unit(big["lat"].to_numpy(), big["lon"].to_numpy())
+    chord = 2.0 * np.sin(DISTRICT_KM / EARTH_RADIUS_KM / 2.0)
+    tree = cKDTree(points)
+    keep = np.ones(len(big), bool)
+    for i, near in enumerate(tree.query_ball_point(points, chord)):
+        # ``big`` is sorted by population, so a lower index is a larger city.
+        if any(j < i for j in near):
+            keep[i] = False
+    return big[keep]
 
 
 def _unit(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
@@ -57,8 +74,10 @@ def name_clusters(
     pandas.Series
         Names indexed like ``centroids``.
     """
-    big = cities[cities["population"] >= NAMING_MIN_POPULATION].sort_values(
-        ["population", "name"], ascending=[False, True], kind="stable"
+    big = _drop_districts(
+        cities[cities["population"] >= NAMING_MIN_POPULATION].sort_values(
+            ["population", "name"], ascending=[False, True], kind="stable"
+        )
     )
     ci, cj = cell_index(big["lat"].to_numpy(), big["lon"].to_numpy(), footprint_deg=footprint_deg)
     big = big.assign(cell_lat=ci, cell_lon=cj)

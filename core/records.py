@@ -335,9 +335,15 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
         )
     # Sort by document so each one is a run: run-length sums beat hash groupbys here.
     doc_a, doc_b = rows["doc_a"].to_numpy(), rows["doc_b"].to_numpy()
-    order = np.lexsort((doc_b, doc_a))
+    order = np.argsort(doc_a, kind="stable")
     a, b = doc_a[order], doc_b[order]
-    is_start = np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])]
+    same_a = a[1:] == a[:-1]
+    if (same_a & (b[1:] != b[:-1])).any():
+        # Two documents share their first hash (about once in 10^12 pairs): sort on both.
+        order = np.lexsort((doc_b, doc_a))
+        a, b = doc_a[order], doc_b[order]
+        same_a = a[1:] == a[:-1]
+    is_start = np.r_[True, ~same_a | (b[1:] != b[:-1])]
     starts = np.flatnonzero(is_start)
     doc = np.empty(len(order), np.int64)
     doc[order] = np.cumsum(is_start) - 1
@@ -374,10 +380,23 @@ def aggregate_locations(rows: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``loc``, ``year``, ``w`` (int64 fixed-point weight) and ``rows`` (int64 count).
     """
-    kept = rows[rows["valid"].to_numpy() & (rows["year"].to_numpy() != NO_YEAR)]
-    key = kept["loc"].to_numpy() * YEAR_SPAN + (kept["year"].to_numpy(np.int64) - YEAR_RANGE[0])
-    frame = pd.DataFrame({"key": key, "w": kept["w"].to_numpy(), "rows": 1})
-    return frame.groupby("key", sort=False).sum().reset_index()
+    kept = rows["valid"].to_numpy() & (rows["year"].to_numpy() != NO_YEAR)
+    key = rows["loc"].to_numpy()[kept] * YEAR_SPAN + (
+        rows["year"].to_numpy(np.int64)[kept] - YEAR_RANGE[0]
+    )
+    if not len(key):
+        return pd.DataFrame({"key": key, "w": key, "rows": key})
+    # Sort-based sums in int64: exact for any weight, unlike a float bincount.
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    return pd.DataFrame(
+        {
+            "key": key[starts],
+            "w": np.add.reduceat(rows["w"].to_numpy()[kept][order], starts),
+            "rows": np.diff(np.r_[starts, len(key)]).astype(np.int64),
+        }
+    )
 
 
 def location_years(locations: pd.DataFrame) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -227,11 +226,3 @@ def load_config(
         demo_seed=int(settings["demo"]["seed"]),
         raw=settings,
     )
-
-
-def grid_ratio(*, step: float, whole: float) -> int:
-    """``whole / step`` as an exact integer (the config checked that it is one)."""
-    ratio = whole / step
-    if not math.isclose(ratio, round(ratio), rel_tol=1e-6):
-        raise ConfigError(f"{step} does not divide {whole}")
-    return int(round(ratio))

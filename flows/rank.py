@@ -20,6 +20,7 @@ from dask.delayed import Delayed, delayed
 
 from core import GeoDBSCAN
 from core.measures import (
+    SHARE_COLUMNS,
     add_intensity,
     cluster_members,
     concentration,
@@ -435,13 +436,17 @@ def rank_records(
             },
             "rows_outside_window": int(stats["rows"].sum() - window_stats["rows"].sum()),
             "per_source": {
-                s: _source_counts(window_stats, located, totals, s, cluster_info[s])
-                for s in SOURCES
+                s: _source_counts(window_stats, totals, s, cluster_info[s]) for s in SOURCES
             },
             "clusters": int(len(rankings)),
         },
         "aggregates": {
             "top_shares": shares_held,
+            # Cluster shares plus this remainder make 1 for each source with any activity.
+            "unclustered_share": {
+                s: float(1.0 - rankings[SHARE_COLUMNS[s]].sum()) if totals[s] > 0 else 0.0
+                for s in SOURCES
+            },
             "clusters_per_world_region": {str(k): int(v) for k, v in region_counts.items()},
         },
     }
@@ -463,7 +468,6 @@ def _sorted_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def _source_counts(
     window_stats: pd.DataFrame,
-    located: pd.DataFrame,
     totals: pd.Series,
     source: str,
     info: dict[str, Any],

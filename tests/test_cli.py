@@ -134,3 +134,37 @@ def test_missing_input_and_bad_config_exit_codes(tmp_path):
     assert result.exit_code == 2 and "top" in result.output
     result = invoke("run", env={"ICRANK__SOURCES__PATENT__EPS": "3"})
     assert result.exit_code == 2 and "unknown key" in result.output
+
+
+@pytest.mark.slow
+def test_population_grid_from_a_netcdf_url(tmp_path):
+    import numpy as np
+    import xarray as xr
+
+    # 1000 inhabitants per 0.05° cell (the footprint grid) over East Asia, none elsewhere.
+    lat = np.arange(0.025, 60, 0.05)
+    lon = np.arange(100.025, 150, 0.05)
+    grid = xr.DataArray(
+        np.full((lat.size, lon.size), 1000.0),
+        coords={"lat": lat, "lon": lon},
+        dims=("lat", "lon"),
+        name="population",
+    )
+    path = tmp_path / "pop.nc"
+    grid.to_netcdf(path, engine="scipy")
+    out = tmp_path / "out"
+    env = {"ICRANK__DEMO__SCALE": SCALE, "ICRANK__POPULATION_URL": str(path)}
+    result = invoke("run", "--output", str(out), "--workers", "1", env=env)
+    assert result.exit_code == 0, result.output
+    rankings = pd.read_parquet(only_run(out) / "rankings.parquet").set_index("cluster_id")
+    cells = pd.read_parquet(only_run(out) / "footprints.parquet")
+    cell_lat = -90 + (cells["cell_lat"] + 0.5) * 0.05
+    cell_lon = -180 + (cells["cell_lon"] + 0.5) * 0.05
+    inside = (cell_lat > 0) & (cell_lat < 60) & (cell_lon > 100) & (cell_lon < 150)
+    expected = (inside * 1000.0).groupby(cells["cluster_id"]).sum()
+    assert expected.max() > 0 and (expected == 0).any()
+    assert np.allclose(rankings["population"].reindex(expected.index), expected)
+
+    env["ICRANK__POPULATION_URL"] = str(tmp_path / "none.nc")
+    bad = invoke("run", "--output", str(out), "--workers", "1", env=env)
+    assert bad.exit_code == 3 and "none.nc" in bad.output

@@ -15,13 +15,14 @@ from core.regions import known_economies
 from flows.config import load_config
 from flows.rank import PreviousRun, rank_records
 
-# Gazetteer of the hand-placed world: Alpha and Beta share one 0.05° footprint cell.
+# Gazetteer of the hand-placed world: Alpha and Beta, 22 km apart, are both inside the
+# footprint of the cluster that joins A's patents and B's chain of publications.
 CITIES = pd.DataFrame(
     {
         "geonameid": [1, 2, 3, 4],
         "name": ["Alpha", "Beta", "Gamma", "Delta"],
         "lat": [10.0, 10.0, -33.9, 40.0],
-        "lon": [10.001, 10.021, 151.2, -100.0],
+        "lon": [10.001, 10.201, 151.2, -100.0],
         "country": ["CN", "HK", "AU", "US"],
         "admin1": ["", "", "", ""],
         "population": [2_000_000, 1_000_000, 500_000, 300_000],
@@ -49,11 +50,13 @@ def rows(source, n_docs, lat, lon, country, *, year=2024, prefix=None, rows_per_
 def base_world() -> list[dict]:
     records = []
     records += rows("patent", 30, 10.0, 10.0, "CN")  # A: patent cluster
-    records += rows("publication", 20, 10.0, 10.02, "HK")  # B: same footprint cell as A
+    # B: a chain of publications 9.9 km apart, the first in A's footprint cell.
+    for lon in (10.02, 10.11, 10.2):
+        records += rows("publication", 10, 10.0, lon, "HK")
     records += rows("patent", 10, -33.9, 151.2, "AU")  # C: second patent cluster
     records += rows("patent", 6, 40.0, -100.0, "US")  # D: 6 records, weight 6 < 8: noise
     records += rows("patent", 4, 45.0, -80.0, "CA")  # E: 4 records: not shown as noise
-    # Five lone publications far from each other: unclustered remainder 5 / 25.
+    # Five lone publications far from each other: unclustered remainder 5 / 35.
     for k in range(5):
         records += rows("publication", 1, -10.0 - 5 * k, -50.0, "BR", prefix=f"lone{k}")
     return records
@@ -108,12 +111,12 @@ def test_ranking_order_scores_and_counts(base_ranking):
     r = base_ranking.rankings
     assert list(r["rank"]) == [1, 2]
     first, second = r.iloc[0], r.iloc[1]
-    # Patent world total 50 (30 + 10 + 6 + 4), publication world total 25 (20 + 5).
-    assert first["patents"] == pytest.approx(30) and first["publications"] == pytest.approx(20)
+    # Patent world total 50 (30 + 10 + 6 + 4), publication world total 35 (30 + 5).
+    assert first["patents"] == pytest.approx(30) and first["publications"] == pytest.approx(30)
     assert first["share_patents"] == pytest.approx(0.6)
-    assert first["share_publications"] == pytest.approx(0.8)
+    assert first["share_publications"] == pytest.approx(30 / 35)
     assert first["share_vc"] == 0
-    assert first["score"] == pytest.approx(1.4)
+    assert first["score"] == pytest.approx(0.6 + 30 / 35)
     assert second["score"] == pytest.approx(0.2) and second["patents"] == pytest.approx(10)
 
 
@@ -121,16 +124,19 @@ def test_shares_plus_remainder_sum_to_one(base_ranking):
     r = base_ranking.rankings
     per_source = base_ranking.summary["counts"]["per_source"]
     assert per_source["patent"]["world_total"] == pytest.approx(50)
-    assert per_source["publication"]["world_total"] == pytest.approx(25)
-    # Unclustered patents: D (6) and E (4) of 50; publications: 5 lone ones of 25.
+    assert per_source["publication"]["world_total"] == pytest.approx(35)
+    # Unclustered patents: D (6) and E (4) of 50; publications: 5 lone ones of 35.
     assert 1 - r["share_patents"].sum() == pytest.approx(10 / 50)
-    assert 1 - r["share_publications"].sum() == pytest.approx(5 / 25)
+    assert 1 - r["share_publications"].sum() == pytest.approx(5 / 35)
+    remainder = base_ranking.summary["aggregates"]["unclustered_share"]
+    assert remainder["patent"] == pytest.approx(10 / 50) and remainder["vc"] == 0
 
 
 def test_overlay_merges_sources_sharing_a_cell_and_names_and_economies(base_ranking):
     first = base_ranking.rankings.iloc[0]
-    # B's publications (0.8 of the score) are nearest Beta, A's patents (0.6) nearest Alpha.
-    assert first["name"] == "Beta–Alpha"
+    # Nearest Alpha: A's patents (0.6) and the publications at 10.02 (10/35); nearest Beta:
+    # those at 10.11 and 10.2 (20/35), more than a quarter of Alpha's.
+    assert first["name"] == "Alpha–Beta"
     assert first["economies"] == "HK/CN"
     assert first["world_region"] == "Asia"
     second = base_ranking.rankings.iloc[1]
@@ -140,10 +146,12 @@ def test_overlay_merges_sources_sharing_a_cell_and_names_and_economies(base_rank
 
 def test_centroid_lies_between_the_member_places(base_ranking):
     first = base_ranking.rankings.iloc[0]
-    # On the sphere the mean of two points at 10°N lies a hair poleward of 10°N.
-    assert 10.0 < first["lat"] < 10.0 + 1e-6
-    # Weighted by score parts 0.6 at lon 10.00 and 0.8 at lon 10.02.
-    assert first["lon"] == pytest.approx((0.6 * 10.0 + 0.8 * 10.02) / 1.4, abs=1e-6)
+    # On the sphere the mean of points at 10°N lies a hair poleward of 10°N.
+    assert 10.0 < first["lat"] < 10.0 + 1e-4
+    # Weighted by score parts: 0.6 at lon 10.00, 10/35 at each of 10.02, 10.11 and 10.2.
+    part = 10 / 35
+    expected = (0.6 * 10.0 + part * (10.02 + 10.11 + 10.2)) / (0.6 + 3 * part)
+    assert first["lon"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_noise_is_unclustered_locations_with_enough_records(base_ranking):
@@ -161,7 +169,7 @@ def test_intensity_uses_population_of_the_footprint():
     ranking = run_world(base_world(), config, population=grid)
     first, second = ranking.rankings.iloc[0], ranking.rankings.iloc[1]
     assert first["population"] == pytest.approx(2e6)
-    assert first["intensity"] == pytest.approx(1.4 / 2.0)
+    assert first["intensity"] == pytest.approx((0.6 + 30 / 35) / 2.0)
     assert first["patents_per_million"] == pytest.approx(15.0)
     assert first["intensity_rank"] == 1
     assert second["population"] == 0 and np.isnan(second["intensity"])
@@ -274,7 +282,7 @@ def test_year_over_year_matching(base_ranking):
     r = ranking.rankings.set_index("name")
     assert r.loc["Gamma", "rank"] == 1 and r.loc["Gamma", "previous_rank"] == 2
     assert r.loc["Gamma", "rank_change"] == 1
-    assert r.loc["Beta–Alpha", "rank_change"] == -1
+    assert r.loc["Alpha–Beta", "rank_change"] == -1
     assert not r.loc["Gamma", "new_entrant"]
     delta = r.loc["Delta"]
     assert pd.isna(delta["previous_rank"])
