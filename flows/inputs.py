@@ -22,6 +22,8 @@ from core.records import (
 )
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
+# Optional columns that the ranking itself does not use; rejects report them.
+TEXT_ONLY_COLUMNS = ("city", "state", "address")
 CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
 # Row groups are read together up to this many rows: enough partitions to keep every
 # worker busy, few enough that the shuffle by document stays cheap.
@@ -128,20 +130,24 @@ def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list
     return pieces
 
 
-def read_piece(piece: Piece, storage_options: Mapping[str, Any]) -> pd.DataFrame:
-    """The raw rows of one piece, with ``file`` and ``row`` (0-based row in its file)."""
+def read_piece(
+    piece: Piece, storage_options: Mapping[str, Any], columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """The raw rows of one piece, with ``file`` and ``row`` (0-based row in its file).
+
+    ``columns`` limits what is read (default: every contract column the file has).
+    """
     import pyarrow.parquet as pq
 
+    wanted = [c for c in piece.columns if columns is None or c in columns]
     if piece.fmt == "parquet":
         with fsspec.open(piece.url, "rb", **dict(storage_options)) as fh:
-            table = pq.ParquetFile(fh).read_row_groups(
-                list(piece.row_groups), columns=list(piece.columns)
-            )
+            table = pq.ParquetFile(fh).read_row_groups(list(piece.row_groups), columns=wanted)
         frame = table.to_pandas()
     else:
         with fsspec.open(piece.url, "rt", compression="infer", **dict(storage_options)) as fh:
             # Everything as text, and "NA" is Namibia, not a missing value.
-            frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=list(piece.columns))
+            frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=wanted)
     name = posixpath.basename(piece.url.rstrip("/"))
     return frame.assign(file=name, row=np.arange(piece.offset, piece.offset + len(frame)))
 
@@ -153,9 +159,22 @@ def _read_and_check(
     rounding_deg: float,
     countries: frozenset[str],
 ) -> pd.DataFrame:
-    return validate_records(
-        read_piece(piece, storage_options), rounding_deg=rounding_deg, known_countries=countries
+    # City, state and address only matter for rejected rows: read them only if there are any.
+    needed = [c for c in piece.columns if c not in TEXT_ONLY_COLUMNS]
+    checked = validate_records(
+        read_piece(piece, storage_options, needed),
+        rounding_deg=rounding_deg,
+        known_countries=countries,
     )
+    rejected = (checked["reason"] != "").to_numpy()
+    extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
+    if rejected.any() and extra:
+        text = read_piece(piece, storage_options, extra)
+        for column in extra:
+            values = np.full(len(checked), None, dtype=object)
+            values[rejected] = text[column].to_numpy(dtype=object)[rejected]
+            checked[column] = pd.array(values, dtype=object)
+    return checked
 
 
 def _keep_dtypes() -> Any:

@@ -168,3 +168,20 @@ def test_population_grid_from_a_netcdf_url(tmp_path):
     env["ICRANK__POPULATION_URL"] = str(tmp_path / "none.nc")
     bad = invoke("run", "--output", str(out), "--workers", "1", env=env)
     assert bad.exit_code == 3 and "none.nc" in bad.output
+
+
+def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
+    lines = ["source,doc_id,year,lat,lon,country,city,state,address"]
+    lines += [f"patent,p{i},2024,45.76,4.84,FR,Lyon,ARA,1 rue X" for i in range(12)]
+    lines += ["patent,q,2024,,,FR,Lyon,ARA,2 rue Y", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
+    path = tmp_path / "records.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    result = invoke("run", "--input", str(path), "--output", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    rejects = pd.read_parquet(only_run(out) / "rejects.parquet")
+    assert list(rejects["reason"]) == ["not geocoded", "bad year"]
+    assert list(rejects["row"]) == [12, 13]
+    assert list(rejects["address"]) == ["2 rue Y", ""]
+    assert list(rejects["value"]) == [",", "20x4"]
+    assert set(rejects["city"]) == {"Lyon"} and set(rejects["file"]) == {"records.csv"}
