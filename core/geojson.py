@@ -25,6 +25,8 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from core.population import grid_shape
+
 __all__ = ["clusters_geojson", "dumps_geojson", "json_safe"]
 
 # Nine decimals are ~0.1 mm: far below any footprint resolution, and they hide the float noise of
@@ -115,18 +117,6 @@ def dumps_geojson(obj: Any) -> bytes:
     except (TypeError, ValueError):
         text = json.dumps(json_safe(obj), **options)
     return text.encode("utf-8")
-
-
-def _grid_shape(footprint_deg: float) -> tuple[int, int]:
-    """Rows and columns of the global grid, checking that cells tile the sphere exactly."""
-    if not (math.isfinite(footprint_deg) and footprint_deg > 0):
-        raise ValueError(f"footprint_deg must be a positive number, got {footprint_deg!r}")
-    n_rows = round(180.0 / footprint_deg)
-    if n_rows < 1 or abs(n_rows * footprint_deg - 180.0) > 1e-6:
-        raise ValueError(
-            f"180 / footprint_deg must be an integer, got footprint_deg={footprint_deg}"
-        )
-    return n_rows, 2 * n_rows
 
 
 def _coordinates(index: np.ndarray, origin: float, footprint_deg: float) -> np.ndarray:
@@ -382,7 +372,7 @@ def clusters_geojson(
         If ``footprint_deg`` does not divide 180, a cell index is outside the grid, or a
         column is missing.
     """
-    n_rows, n_cols = _grid_shape(footprint_deg)
+    n_rows, n_cols = grid_shape(footprint_deg=footprint_deg)
     for column in ("cluster_id", "cell_lat", "cell_lon"):
         if column not in footprints.columns:
             raise ValueError(f"footprints lacks column {column!r}")

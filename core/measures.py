@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from core.overlay import footprint_cells, overlay_clusters
+from core.population import cell_centres
 from core.records import SOURCES, WEIGHT_SCALE
 from core.tiling import geohash_encode, geohash_to_string
 
@@ -124,12 +125,6 @@ def score_contributions(
     return part
 
 
-def _cell_centres(cell_lat: np.ndarray, cell_lon: np.ndarray, footprint_deg: float):
-    lat = -90.0 + (cell_lat + 0.5) * footprint_deg
-    lon = -180.0 + (cell_lon + 0.5) * footprint_deg
-    return lat, lon
-
-
 def measure_clusters(
     members: pd.DataFrame,
     totals: pd.Series,
@@ -224,9 +219,9 @@ def measure_clusters(
         ascending=[True, False, True, True],
         kind="stable",
     ).drop_duplicates("combined")
-    a_lat, a_lon = _cell_centres(
-        anchor["cell_lat"].to_numpy(), anchor["cell_lon"].to_numpy(), footprint_deg
-    )
+    centre_lat, centre_lon = cell_centres(footprint_deg=footprint_deg)
+    a_lat = centre_lat[anchor["cell_lat"].to_numpy()]
+    a_lon = centre_lon[anchor["cell_lon"].to_numpy()]
     codes = geohash_encode(a_lat, a_lon, precision=CLUSTER_ID_PRECISION)
     ids = [geohash_to_string(int(c), CLUSTER_ID_PRECISION) for c in codes]
     out["cluster_id"] = pd.Series(ids, index=anchor["combined"].to_numpy(), dtype=object)

@@ -223,7 +223,7 @@ def test_cluster_without_footprint_has_null_geometry():
 
 
 def test_bad_grid_is_rejected():
-    with pytest.raises(ValueError, match="integer"):
+    with pytest.raises(ValueError, match="divide 180"):
         clusters_geojson(_rankings(1), _footprints({"c0": [(1, 1)]}), footprint_deg=0.7)
     with pytest.raises(ValueError, match="cell"):
         clusters_geojson(_rankings(1), _footprints({"c0": [(180, 0)]}), footprint_deg=1.0)
