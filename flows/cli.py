@@ -11,11 +11,14 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from flows import __version__
+
+if TYPE_CHECKING:
+    from flows.config import Config
 
 SYNTHETIC_NOTICE = (
     "Demo data are SYNTHETIC: random records placed around real GeoNames cities, not WIPO figures."
@@ -117,7 +120,15 @@ def _configure_logging(quiet: bool) -> None:
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
-def _run(config, inputs, output, scheduler, workers, previous, quiet) -> dict[str, Any]:
+def _run(
+    config: Config,
+    inputs: tuple[str, ...],
+    output: str,
+    scheduler: str | None,
+    workers: int | None,
+    previous: str | None,
+    quiet: bool,
+) -> dict[str, Any]:
     from core.gazetteer import GEONAMES_CREDIT, load_cities
     from core.regions import known_economies
     from flows.inputs import InputError, demo_records, read_records
@@ -238,11 +249,7 @@ def _print_result(result: dict[str, Any], *, top: int) -> None:
         f"{window['start_year']}–{window['end_year']} (score = sum of shares of world totals):"
     )
     for row in table.itertuples(index=False):
-        change = (
-            ""
-            if row.rank_change is None or str(row.rank_change) == "<NA>"
-            else (f"  ({int(row.rank_change):+d})")
-        )
+        change = "" if pd.isna(row.rank_change) else f"  ({int(row.rank_change):+d})"
         click.echo(f"{row.rank:>4}. {row.name} ({row.economies}) score {row.score:.4f}{change}")
     click.echo(f"Outputs: {result['folder']}")
     click.echo(GEONAMES_CREDIT)
@@ -265,19 +272,10 @@ def demo_data(output: str, scale: float, seed: int, fmt: str) -> None:
     """Write the SYNTHETIC demo world's record files, one per source, to see the input format."""
     import fsspec
 
-    from core.demo_world import DEMO_SOURCES, demo_chunk_count, generate_demo_chunk
+    from core.demo_world import DEMO_SOURCES, generate_demo_world
     from core.gazetteer import load_cities
 
-    cities = load_cities()
-    import pandas as pd
-
-    world = pd.concat(
-        [
-            generate_demo_chunk(cities, c, scale=scale, seed=seed)
-            for c in range(demo_chunk_count(scale=scale))
-        ],
-        ignore_index=True,
-    )
+    world = generate_demo_world(load_cities(), scale=scale, seed=seed)
     try:
         fs, root = fsspec.core.url_to_fs(output)
         fs.makedirs(root, exist_ok=True)
