@@ -237,6 +237,8 @@ def _run(
 
 
 def _print_result(result: dict[str, Any], *, top: int) -> None:
+    import pandas as pd
+
     from core.gazetteer import GEONAMES_CREDIT
 
     ranking = result["ranking"]
