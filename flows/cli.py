@@ -131,9 +131,10 @@ def _run(
 ) -> dict[str, Any]:
     from core.gazetteer import GEONAMES_CREDIT, load_cities
     from core.regions import known_economies
-    from flows.inputs import InputError, demo_records, read_records
+    from flows.inputs import InputError, demo_records, input_fingerprints, read_records
     from flows.population import PopulationSourceError, open_population_grid
     from flows.publish import (
+        check_output,
         find_previous_run,
         fingerprint,
         library_versions,
@@ -143,18 +144,21 @@ def _run(
     )
     from flows.rank import StageLog, rank_records
     from flows.runtime import dashboard_link, dask_client
+    from flows.storage import options_for
 
     log = logging.getLogger("icrank")
     started = time.perf_counter()
     stages = StageLog()
     synthetic = not inputs
     parameters = config.redacted()
+    check_output(output, storage_options=config.storage_options)
     with dask_client(scheduler, workers=workers) as client:
         link = dashboard_link(client)
         if link:
             click.echo(f"Dask dashboard: {link}", err=True)
         with stages("read+validate (plan)"):
             countries = known_economies()
+            fingerprints: list[dict[str, Any]] = []
             if synthetic:
                 click.echo(SYNTHETIC_NOTICE, err=True)
                 checked = demo_records(
@@ -164,6 +168,7 @@ def _run(
                     countries=countries,
                 )
             else:
+                fingerprints = input_fingerprints(inputs, config.storage_options)
                 checked = read_records(
                     inputs,
                     storage_options=config.storage_options,
@@ -176,6 +181,11 @@ def _run(
                 if previous
                 else None
             )
+            if previous and earlier is None:
+                log.warning(
+                    "no complete earlier run in %s: previous_rank and rank_change stay empty",
+                    previous,
+                )
             if earlier is not None and earlier.footprint_deg != config.footprint_deg:
                 raise InputError(
                     f"previous run {earlier.run_id} used footprint-deg {earlier.footprint_deg}, "
@@ -186,7 +196,7 @@ def _run(
             return open_population_grid(
                 config.population_url,
                 footprint_deg=config.footprint_deg,
-                storage_options=config.storage_options,
+                storage_options=options_for(config.population_url or "", config.storage_options),
                 cities=load_cities(),
             )
 
@@ -206,11 +216,11 @@ def _run(
             if "no usable records" in str(exc):
                 raise InputError(str(exc)) from None
             raise
-    run_id = new_run_id(fingerprint({"inputs": inputs, "parameters": parameters}))
+    run_id = new_run_id(fingerprint({"inputs": fingerprints or inputs, "parameters": parameters}))
     ranking.summary = {
         "run_id": run_id,
         "synthetic": synthetic,
-        "inputs": list(inputs) or ["embedded demo world (synthetic)"],
+        "inputs": fingerprints or ["embedded demo world (synthetic)"],
         "previous_run": earlier.run_id if earlier else None,
         "parameters": parameters,
         **ranking.summary,
@@ -231,6 +241,7 @@ def _run(
             run_id=run_id,
             storage_options=config.storage_options,
             parameters=parameters,
+            inputs=fingerprints,
         )
     log.info("run %s finished in %.1f s", run_id, time.perf_counter() - started)
     return {"ranking": ranking, "folder": folder, "synthetic": synthetic}
@@ -273,14 +284,17 @@ def _print_result(result: dict[str, Any], *, top: int) -> None:
 def demo_data(output: str, scale: float, seed: int, fmt: str) -> None:
     """Write the SYNTHETIC demo world's record files, one per source, to see the input format."""
     import fsspec
+    from fsspec.implementations.local import LocalFileSystem
 
     from core.demo_world import DEMO_SOURCES, generate_demo_world
     from core.gazetteer import load_cities
+    from flows.storage import describe, storage_errors
 
     world = generate_demo_world(load_cities(), scale=scale, seed=seed)
     try:
         fs, root = fsspec.core.url_to_fs(output)
-        fs.makedirs(root, exist_ok=True)
+        if isinstance(fs, LocalFileSystem):  # object stores have no folders to make
+            fs.makedirs(root, exist_ok=True)
         for source in DEMO_SOURCES:
             part = world[world["source"] == source].reset_index(drop=True)
             path = f"{root.rstrip('/')}/{source}.{fmt}"
@@ -290,8 +304,8 @@ def demo_data(output: str, scale: float, seed: int, fmt: str) -> None:
                 else:
                     fh.write(part.to_csv(index=False, lineterminator="\n").encode("utf-8"))
             click.echo(f"{fs.unstrip_protocol(path)}: {len(part):,} rows")
-    except OSError as exc:
-        raise Failure(f"cannot write demo data to {output}: {exc}", EXIT_OUTPUT) from None
+    except storage_errors() as exc:
+        raise Failure(f"cannot write demo data to {output}: {describe(exc)}", EXIT_OUTPUT) from None
     click.echo(SYNTHETIC_NOTICE)
 
 

@@ -20,6 +20,8 @@ from core.records import (
     missing_columns,
     validate_records,
 )
+from flows.storage import describe, options_for, storage_errors
+from flows.testhooks import pause
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # Optional columns that the ranking itself does not use; rejects report them.
@@ -59,9 +61,11 @@ def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> li
     found: list[tuple[str, Any]] = []
     for url in urls:
         try:
-            fs, _, paths = fsspec.get_fs_token_paths(url, storage_options=dict(storage_options))
-        except (ValueError, ImportError) as exc:
-            raise InputError(f"input {url}: {exc}") from None
+            fs, _, paths = fsspec.get_fs_token_paths(
+                url, storage_options=options_for(url, storage_options)
+            )
+        except (ValueError, ImportError, *storage_errors()) as exc:
+            raise InputError(f"input {url}: {describe(exc)}") from None
         if not paths:
             raise InputError(f"input {url}: no such file")
         for path in paths:
@@ -77,8 +81,8 @@ def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> li
                     found.append((fs.unstrip_protocol(path), fs))
                 else:
                     raise InputError(f"input {url}: no such file")
-            except OSError as exc:
-                raise InputError(f"input {url}: {exc}") from None
+            except storage_errors() as exc:
+                raise InputError(f"input {url}: {describe(exc)}") from None
     return found
 
 
@@ -104,12 +108,11 @@ def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list
                     names = meta.schema.names
                     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
             else:
-                with fsspec.open(url, "rt", compression="infer", **dict(storage_options)) as fh:
+                with fs.open(path, "rt", compression="infer") as fh:
                     names = pd.read_csv(fh, nrows=0).columns.tolist()
                 sizes = None
-        except (OSError, ValueError) as exc:
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(f"input {url}: cannot read {fmt}: {message}") from None
+        except (ValueError, *storage_errors()) as exc:
+            raise InputError(f"input {url}: cannot read {fmt}: {describe(exc)}") from None
         missing = missing_columns(names)
         if missing:
             raise InputError(f"input {url}: missing required column '{missing[0]}'")
@@ -140,16 +143,42 @@ def read_piece(
     import pyarrow.parquet as pq
 
     wanted = [c for c in piece.columns if columns is None or c in columns]
+    options = options_for(piece.url, storage_options)
     if piece.fmt == "parquet":
-        with fsspec.open(piece.url, "rb", **dict(storage_options)) as fh:
+        with fsspec.open(piece.url, "rb", **options) as fh:
             table = pq.ParquetFile(fh).read_row_groups(list(piece.row_groups), columns=wanted)
         frame = table.to_pandas()
     else:
-        with fsspec.open(piece.url, "rt", compression="infer", **dict(storage_options)) as fh:
+        with fsspec.open(piece.url, "rt", compression="infer", **options) as fh:
             # Everything as text, and "NA" is Namibia, not a missing value.
             frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=wanted)
     name = posixpath.basename(piece.url.rstrip("/"))
     return frame.assign(file=name, row=np.arange(piece.offset, piece.offset + len(frame)))
+
+
+def _read_or_fail(
+    piece: Piece, storage_options: Mapping[str, Any], columns: Sequence[str]
+) -> pd.DataFrame:
+    # Raised on a worker, re-raised by the client: keep it a picklable one-liner.
+    try:
+        return read_piece(piece, storage_options, columns)
+    except (ValueError, *storage_errors()) as exc:
+        raise InputError(f"input {piece.url}: cannot read: {describe(exc)}") from None
+
+
+def input_fingerprints(
+    urls: Sequence[str], storage_options: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Each input file with its size and version tag (ETag or modification time)."""
+    out = []
+    for url, fs in expand_inputs(urls, storage_options):
+        try:
+            info = fs.info(fs._strip_protocol(url))
+        except storage_errors() as exc:
+            raise InputError(f"input {url}: {describe(exc)}") from None
+        tag = info.get("ETag") or info.get("mtime") or info.get("LastModified") or ""
+        out.append({"url": url, "bytes": int(info.get("size") or 0), "version": str(tag)})
+    return out
 
 
 def _read_and_check(
@@ -159,17 +188,18 @@ def _read_and_check(
     rounding_deg: float,
     countries: frozenset[str],
 ) -> pd.DataFrame:
+    pause("READ")
     # City, state and address only matter for rejected rows: read them only if there are any.
     needed = [c for c in piece.columns if c not in TEXT_ONLY_COLUMNS]
     checked = validate_records(
-        read_piece(piece, storage_options, needed),
+        _read_or_fail(piece, storage_options, needed),
         rounding_deg=rounding_deg,
         known_countries=countries,
     )
     rejected = (checked["reason"] != "").to_numpy()
     extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
     if rejected.any() and extra:
-        text = read_piece(piece, storage_options, extra)
+        text = _read_or_fail(piece, storage_options, extra)
         for column in extra:
             values = np.full(len(checked), None, dtype=object)
             values[rejected] = text[column].to_numpy(dtype=object)[rejected]
@@ -216,6 +246,7 @@ def _demo_and_check(
     from core.demo_world import generate_demo_chunk
     from core.gazetteer import load_cities
 
+    pause("READ")
     frame = generate_demo_chunk(load_cities(), chunk, scale=scale, seed=seed)
     frame = frame.assign(file=f"demo-{chunk:05d}", row=np.arange(len(frame)))
     return validate_records(frame, rounding_deg=rounding_deg, known_countries=countries)

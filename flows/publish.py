@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import platform
 import posixpath
 from collections.abc import Mapping
@@ -14,9 +15,12 @@ from typing import Any
 
 import fsspec
 import pandas as pd
+from fsspec.implementations.local import LocalFileSystem
 
 from core.geojson import clusters_geojson, dumps_geojson
 from flows.rank import PreviousRun, Ranking
+from flows.storage import describe, options_for, storage_errors
+from flows.testhooks import pause
 
 MANIFEST = "manifest.json"
 VERSIONED_PACKAGES = (
@@ -104,6 +108,22 @@ def render_outputs(
     }
 
 
+def check_output(output: str, *, storage_options: Mapping[str, Any]) -> None:
+    """Fail before any work if ``output`` cannot take a run: its bucket or folder is unusable."""
+    try:
+        fs, root = fsspec.core.url_to_fs(output, **options_for(output, storage_options))
+        if isinstance(fs, LocalFileSystem):
+            fs.makedirs(root, exist_ok=True)
+            if not os.access(root, os.W_OK):
+                raise PermissionError(f"{root} is not writable")
+        else:
+            bucket = root.split("/", 1)[0]
+            if not fs.exists(bucket):
+                raise FileNotFoundError(f"bucket {bucket} does not exist")
+    except (ValueError, *storage_errors()) as exc:
+        raise OutputError(f"cannot write output {output}: {describe(exc)}") from None
+
+
 def publish_run(
     files: Mapping[str, bytes],
     *,
@@ -111,8 +131,12 @@ def publish_run(
     run_id: str,
     storage_options: Mapping[str, Any],
     parameters: Mapping[str, Any],
+    inputs: list[dict[str, Any]],
 ) -> str:
     """Write ``files`` under ``<output>/<run_id>/``, then ``manifest.json`` last.
+
+    The manifest lists each file with its size and SHA-256, the (redacted) parameters and
+    the input fingerprints.
 
     A run folder without a manifest is incomplete; readers of earlier runs skip it.
 
@@ -122,9 +146,11 @@ def publish_run(
         The run folder's URL.
     """
     try:
-        fs, root = fsspec.core.url_to_fs(output, **dict(storage_options))
+        fs, root = fsspec.core.url_to_fs(output, **options_for(output, storage_options))
         folder = posixpath.join(root.rstrip("/"), run_id)
-        fs.makedirs(folder, exist_ok=True)
+        # Object stores have no folders, and s3fs's makedirs would create a missing bucket.
+        if isinstance(fs, LocalFileSystem):
+            fs.makedirs(folder, exist_ok=True)
         entries = []
         for name, data in files.items():
             with fs.open(posixpath.join(folder, name), "wb") as fh:
@@ -132,31 +158,42 @@ def publish_run(
             entries.append(
                 {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             )
-        manifest = {"run_id": run_id, "files": entries, "parameters": dict(parameters)}
+        manifest = {
+            "run_id": run_id,
+            "files": entries,
+            "parameters": dict(parameters),
+            "inputs": inputs,
+        }
+        pause("MANIFEST")
         with fs.open(posixpath.join(folder, MANIFEST), "wb") as fh:
             fh.write(json.dumps(manifest, indent=2, default=str).encode("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise OutputError(f"cannot write output {output}: {exc}") from None
+    except (ValueError, *storage_errors()) as exc:
+        raise OutputError(f"cannot write output {output}: {describe(exc)}") from None
     return fs.unstrip_protocol(folder)
 
 
-def find_previous_run(url: str, *, storage_options: Mapping[str, Any]) -> PreviousRun:
-    """An earlier complete run: ``url`` itself, or the newest complete run inside it."""
+def find_previous_run(url: str, *, storage_options: Mapping[str, Any]) -> PreviousRun | None:
+    """An earlier complete run: ``url`` itself, or the newest complete run inside it.
+
+    Returns ``None`` when ``url`` holds no complete run yet (a scheduled job's first run
+    points ``--previous`` at its own, still empty, output); raises :class:`OutputError`
+    when a run is there but cannot be read.
+    """
     try:
-        fs, root = fsspec.core.url_to_fs(url, **dict(storage_options))
+        fs, root = fsspec.core.url_to_fs(url, **options_for(url, storage_options))
         root = root.rstrip("/")
         if fs.exists(posixpath.join(root, MANIFEST)):
             folder = root
         else:
             if not fs.isdir(root):
-                raise OutputError(f"previous run {url}: no such folder")
+                return None
             runs = sorted(
                 p
                 for p in (d["name"] for d in fs.ls(root, detail=True) if d["type"] == "directory")
                 if fs.exists(posixpath.join(p, MANIFEST))
             )
             if not runs:
-                raise OutputError(f"previous run {url}: holds no complete run (no {MANIFEST})")
+                return None
             folder = runs[-1].rstrip("/")
         with fs.open(posixpath.join(folder, MANIFEST), "rb") as fh:
             manifest = json.load(fh)
@@ -164,10 +201,8 @@ def find_previous_run(url: str, *, storage_options: Mapping[str, Any]) -> Previo
             rankings = pd.read_parquet(fh)
         with fs.open(posixpath.join(folder, "footprints.parquet"), "rb") as fh:
             footprints = pd.read_parquet(fh)
-    except OutputError:
-        raise
-    except (OSError, ValueError, KeyError) as exc:
-        raise OutputError(f"previous run {url}: unreadable ({exc})") from None
+    except (ValueError, KeyError, *storage_errors()) as exc:
+        raise OutputError(f"previous run {url}: unreadable: {describe(exc)}") from None
     return PreviousRun(
         run_id=posixpath.basename(folder),
         footprint_deg=float(manifest["parameters"]["footprint-deg"]),
