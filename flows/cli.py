@@ -113,10 +113,14 @@ def run(
 def _configure_logging(quiet: bool) -> None:
     # Only our logger: the stage lines. Dask's own loggers stay at their configured levels.
     log = logging.getLogger("icrank")
-    if not log.handlers:
+    handler = next((h for h in log.handlers if getattr(h, "_icrank", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        handler._icrank = True  # type: ignore[attr-defined]
         log.addHandler(handler)
+    # Whatever stderr is now (a test runner or notebook may have replaced it since).
+    handler.setStream(sys.stderr)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -11,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dask
-import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -245,8 +245,11 @@ def _cluster_source(
         X = np.c_[points["ilat"] * config.rounding_deg, points["ilon"] * config.rounding_deg]
         weight = points["w"].to_numpy(np.float64)
         model = GeoDBSCAN(eps_km=params.eps_km, min_samples=min_weight * WEIGHT_SCALE)
-        X, weight = _on_cluster(X, weight)
-        model.fit(X, sample_weight=weight)
+        with warnings.catch_warnings():
+            # The points travel inside the graph on purpose: scattered data would be lost
+            # with the worker holding it, while graph data can be recomputed anywhere.
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            model.fit(X, sample_weight=weight)
         labels, n_clusters = model.labels_, model.n_clusters_
     info = {
         "eps_km": params.eps_km,
@@ -255,32 +258,6 @@ def _cluster_source(
         "clusters": n_clusters,
     }
     return pd.DataFrame({"site": points["site"].to_numpy(np.int64), "label": labels}), info
-
-
-def _on_cluster(*arrays: np.ndarray, rows: int = 1_000_000) -> tuple[Any, ...]:
-    """Arrays as Dask arrays whose blocks were sent to the workers once, if a client is active.
-
-    Otherwise numpy arrays would be embedded in every graph the estimator submits.
-    """
-    try:
-        from distributed import default_client
-
-        client = default_client()
-    except ValueError:
-        return arrays
-    out = []
-    for array in arrays:
-        blocks = [array[i : i + rows] for i in range(0, len(array), rows)]
-        futures = client.scatter(blocks)
-        out.append(
-            da.concatenate(
-                [
-                    da.from_delayed(f, shape=b.shape, dtype=b.dtype)
-                    for f, b in zip(futures, blocks, strict=True)
-                ]
-            )
-        )
-    return tuple(out)
 
 
 def cluster_sources(

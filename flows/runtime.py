@@ -46,7 +46,8 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None) -> 
             threads_per_worker=1,
             processes=True,
             silence_logs=logging.ERROR,
-            dashboard_address=":8787",
+            # Local runs serve the dashboard to this machine only.
+            dashboard_address="127.0.0.1:8787",
         ) as cluster,
         Client(cluster) as client,
     ):

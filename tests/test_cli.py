@@ -89,9 +89,15 @@ def test_rankings_identical_for_workers_partitions_and_input_route(
     demo_files, embedded_run, tmp_path, monkeypatch
 ):
     """Files read in small partitions by one worker rank exactly like the embedded world."""
+    # Small row groups, so that the files are read in many partitions.
+    small = tmp_path / "small"
+    small.mkdir()
+    for path in demo_files.iterdir():
+        pd.read_parquet(path).to_parquet(small / path.name, row_group_size=1_000)
     monkeypatch.setattr(flows.inputs, "ROWS_PER_PARTITION", 2_000)
+    assert len(flows.inputs.plan_pieces([str(small)], {})) > 6
     out = tmp_path / "files"
-    result = invoke("run", "--input", str(demo_files), "--output", str(out), "--workers", "1")
+    result = invoke("run", "--input", str(small), "--output", str(out), "--workers", "1")
     assert result.exit_code == 0, result.output
     assert "SYNTHETIC" not in result.output
     expected = (embedded_run / "rankings.csv").read_bytes()
