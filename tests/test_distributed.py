@@ -29,6 +29,7 @@ from distributed import Client
 
 import flows.inputs
 from flows.cli import main
+from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SCALE = "0.02"
@@ -50,12 +51,6 @@ def only_run(parent: Path) -> Path:
     runs = [p for p in parent.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for(
