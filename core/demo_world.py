@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import threading
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -475,7 +476,51 @@ def _chunk_frame(params: _WorldParams, chunk: int, scale: float, seed: int) -> p
         for col in DEMO_COLUMNS[:-1]
     }
     columns["address"] = pd.Series(np.full(n_rows, None, dtype=object), dtype=object, copy=False)
-    return pd.DataFrame(columns, columns=list(DEMO_COLUMNS), copy=False)
+    frame = pd.DataFrame(columns, columns=list(DEMO_COLUMNS), copy=False)
+    _as_addresses(frame, rng)
+    return frame
+
+
+# A share of rows arrives as text only, the way addresses come from documents: no
+# coordinates, the city written plainly, in other case, without accents, as a postal
+# address, or with a typo.
+ADDRESS_SHARE = 0.02
+_VARIANTS = ("plain", "case", "ascii", "postal", "typo")
+_VARIANT_P = (0.3, 0.2, 0.2, 0.2, 0.1)
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _as_addresses(frame: pd.DataFrame, rng: np.random.Generator) -> None:
+    """Turn a seeded share of rows into address-only rows, in place."""
+    rows = np.flatnonzero(rng.random(len(frame)) < ADDRESS_SHARE)
+    if not len(rows):
+        return
+    variants = rng.choice(len(_VARIANTS), size=len(rows), p=_VARIANT_P)
+    postcodes = rng.integers(10_000, 100_000, size=len(rows))
+    coins = rng.random(len(rows))
+    city = frame["city"].to_numpy(dtype=object, copy=True)
+    address = frame["address"].to_numpy(dtype=object, copy=True)
+    for row, variant, postcode, coin in zip(rows, variants, postcodes, coins, strict=True):
+        name = str(city[row])
+        kind = _VARIANTS[variant]
+        if kind == "case":
+            city[row] = name.upper() if coin < 0.5 else name.lower()
+        elif kind == "ascii":
+            city[row] = _strip_accents(name)
+        elif kind == "postal":
+            city[row] = None
+            address[row] = f"{postcode} {name}"
+        elif kind == "typo" and len(name) >= 4:
+            # Swap two adjacent letters, never the first.
+            i = 1 + int(coin * (len(name) - 2))
+            city[row] = name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+    frame["city"] = pd.Series(city, dtype=object, index=frame.index)
+    frame["address"] = pd.Series(address, dtype=object, index=frame.index)
+    frame.loc[frame.index[rows], ["lat", "lon"]] = np.nan
 
 
 def generate_demo_world(

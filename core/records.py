@@ -6,7 +6,7 @@ in the flow is exact and independent of partitioning and worker count.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -14,8 +14,9 @@ import pandas as pd
 from core.hashing import hash_text
 
 SOURCES = ("patent", "publication", "vc")
-REQUIRED_COLUMNS = ("source", "doc_id", "year", "lat", "lon", "country")
-OPTIONAL_COLUMNS = ("city", "state", "address", "weight")
+REQUIRED_COLUMNS = ("source", "doc_id", "year")
+# Without lat/lon a row is geocoded from country, city, state and address.
+OPTIONAL_COLUMNS = ("lat", "lon", "country", "city", "state", "address", "weight")
 # 2**24 units per document: 6e-8 resolution, and 10M full documents sum to 1.7e14, far
 # below 2**53, so the clustering kernel's float sums of these integers stay exact.
 WEIGHT_SCALE = 1 << 24
@@ -26,11 +27,12 @@ REASONS = (
     "bad source",
     "empty doc_id",
     "bad year",
+    "bad weight",
     "missing country",
     "bad country",
     "not geocoded",
+    "country only",
     "bad coordinates",
-    "bad weight",
 )
 SOURCE_DTYPE = pd.CategoricalDtype(list(SOURCES))
 REASON_DTYPE = pd.CategoricalDtype(["", *REASONS])
@@ -53,6 +55,8 @@ CHECKED_COLUMNS = {
     "state": "object",
     "address": "object",
     "weight": "float64",
+    "geocode_method": "object",
+    "geocode_score": "float64",
 }
 LOCATION_KEYS = ["source", "year", "ilat", "ilon", "country"]
 STAT_KEYS = ["source", "year"]
@@ -78,11 +82,21 @@ def _raw_text(values: pd.Series) -> pd.Series:
     return values.astype("str").fillna("")
 
 
+def _numbers(raw: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    """A column as float64 (text that is not a number becomes NaN); all NaN if absent."""
+    if column not in raw:
+        return np.full(n, np.nan)
+    values = pd.to_numeric(raw[column], errors="coerce")
+    return values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
+
+
 def validate_records(
     raw: pd.DataFrame,
     *,
     rounding_deg: float,
     known_countries: frozenset[str],
+    geocoder: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    accept_country_level: bool = False,
 ) -> pd.DataFrame:
     """Coerce one partition of raw records to the contract and give each bad row a reason.
 
@@ -96,6 +110,13 @@ def validate_records(
         Grid step of the rounded locations ``ilat = round(lat / rounding_deg)``.
     known_countries : frozenset of str
         Valid ISO 3166-1 alpha-2 codes.
+    geocoder : callable, optional
+        ``core.geocoding.geocode``-like: called once with the ``city, state, country,
+        address`` of the rows that lack coordinates but pass the other checks; fills
+        their coordinates and, where it was missing, their country.
+    accept_country_level : bool
+        Keep rows placed only at their country's centre (otherwise reason
+        ``country only``: they would form false clusters at country centroids).
 
     Returns
     -------
@@ -117,15 +138,11 @@ def validate_records(
     year_num = pd.to_numeric(raw["year"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
-    lat = pd.to_numeric(raw["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    lon = pd.to_numeric(raw["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    country = _text(raw["country"]).str.upper()
+    lat = _numbers(raw, "lat", n)
+    lon = _numbers(raw, "lon", n)
+    country = _text(raw["country"]).str.upper() if "country" in raw else pd.Series([""] * n)
     has_weight = "weight" in raw.columns
-    weight = (
-        pd.to_numeric(raw["weight"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if has_weight
-        else np.full(n, np.nan)
-    )
+    weight = _numbers(raw, "weight", n)
 
     with np.errstate(invalid="ignore"):
         year_ok = (
@@ -134,22 +151,51 @@ def validate_records(
             & (year_num >= YEAR_RANGE[0])
             & (year_num <= YEAR_RANGE[1])
         )
-        coords_missing = raw["lat"].isna().to_numpy() | raw["lon"].isna().to_numpy()
+        coords_missing = np.zeros(n, bool)
         for name in ("lat", "lon"):
-            if not pd.api.types.is_numeric_dtype(raw[name]):
+            if name not in raw:
+                coords_missing[:] = True
+            elif pd.api.types.is_numeric_dtype(raw[name]):
+                coords_missing |= raw[name].isna().to_numpy()
+            else:
                 coords_missing |= _text(raw[name]).eq("").to_numpy()
-        coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         weight_ok = (np.isfinite(weight) & (weight >= 0)) if has_weight else np.ones(n, bool)
+
+    method = np.where(coords_missing, "", "given").astype(object)
+    score = np.where(coords_missing, np.nan, 1.0)
+    if geocoder is not None:
+        need = coords_missing & (source_code >= 0) & doc_id.ne("").to_numpy() & year_ok & weight_ok
+        if need.any():
+            places = pd.DataFrame(
+                {
+                    c: (raw[c].to_numpy(dtype=object)[need] if c in raw else None)
+                    for c in ("city", "state", "country", "address")
+                }
+            )
+            found = geocoder(places)
+            lat[need] = found["lat"].to_numpy(np.float64)
+            lon[need] = found["lon"].to_numpy(np.float64)
+            method[need] = found["geocode_method"].to_numpy(dtype=object)
+            score[need] = found["geocode_score"].to_numpy(np.float64)
+            inferred = _text(found["country"]).str.upper().to_numpy(dtype=object)
+            filled = country.to_numpy(dtype=object)
+            filled[need] = np.where(filled[need] == "", inferred, filled[need])
+            country = pd.Series(filled, dtype="str")
+            coords_missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
+    with np.errstate(invalid="ignore"):
+        coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    country_only = (method == "country") & (not accept_country_level)
 
     checks = [
         ("bad source", source_code < 0, raw["source"]),
         ("empty doc_id", doc_id.eq("").to_numpy(), raw["doc_id"]),
         ("bad year", ~year_ok, raw["year"]),
-        ("missing country", country.eq("").to_numpy(), raw["country"]),
-        ("bad country", ~country.isin(known_countries).to_numpy(), raw["country"]),
-        ("not geocoded", coords_missing, None),
-        ("bad coordinates", ~coords_ok, None),
         ("bad weight", ~weight_ok, raw["weight"] if has_weight else None),
+        ("missing country", country.eq("").to_numpy(), country),
+        ("bad country", ~country.isin(known_countries).to_numpy(), country),
+        ("not geocoded", coords_missing, None),
+        ("country only", country_only, None),
+        ("bad coordinates", ~coords_ok, None),
     ]
     reason = np.zeros(n, dtype=np.int8)
     value = np.full(n, "", dtype=object)
@@ -203,6 +249,8 @@ def validate_records(
             "state": optional("state"),
             "address": optional("address"),
             "weight": weight,
+            "geocode_method": as_is(method),
+            "geocode_score": score,
         }
     )
     return out
@@ -211,7 +259,7 @@ def validate_records(
 def rejected_rows(checked: pd.DataFrame) -> pd.DataFrame:
     """The rows of a checked partition that have a reason, for ``rejects.parquet``."""
     bad = checked[checked["reason"] != ""].drop(columns=["ilat", "ilon"])
-    text = ["file", "reason", "value", "source", "city", "state", "address"]
+    text = ["file", "reason", "value", "source", "city", "state", "address", "geocode_method"]
     return bad.assign(**{c: bad[c].astype("str") for c in text})
 
 
@@ -269,6 +317,19 @@ def unpack_locations(loc: np.ndarray, *, rounding_deg: float) -> pd.DataFrame:
             "country": letters[country],
         }
     )
+
+
+def geocode_counts(checked: pd.DataFrame) -> pd.DataFrame:
+    """Rows per (source, geocoding method): ``given`` rows came with coordinates, ``""``
+    rows were rejected before geocoding."""
+    frame = pd.DataFrame(
+        {
+            "source": checked["source"].astype(object).fillna("").to_numpy(),
+            "method": checked["geocode_method"].astype(object).fillna("").to_numpy(),
+            "rows": np.ones(len(checked), np.int64),
+        }
+    )
+    return frame.groupby(["source", "method"], sort=True)["rows"].sum().reset_index()
 
 
 def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:

@@ -170,6 +170,8 @@ def _run(
                     seed=config.demo_seed,
                     rounding_deg=config.rounding_deg,
                     countries=countries,
+                    geocoding=config.geocoding,
+                    accept_country_level=config.accept_country_level,
                 )
             else:
                 fingerprints = input_fingerprints(inputs, config.storage_options)
@@ -178,6 +180,8 @@ def _run(
                     storage_options=config.storage_options,
                     rounding_deg=config.rounding_deg,
                     countries=countries,
+                    geocoding=config.geocoding,
+                    accept_country_level=config.accept_country_level,
                 )
         with stages("previous run"):
             earlier = (

@@ -53,6 +53,8 @@ class Config:
     noise_min_records: int
     top: int
     storage_options: dict[str, Any] = field(repr=False)
+    geocoding: bool
+    accept_country_level: bool
     sources: dict[str, SourceParams]
     demo_scale: float
     demo_seed: int
@@ -221,6 +223,8 @@ def load_config(
         noise_min_records=int(settings["noise-min-records"]),
         top=int(settings["top"]),
         storage_options=dict(settings["storage-options"]),
+        geocoding=bool(settings["geocoding"]["enabled"]),
+        accept_country_level=bool(settings["geocoding"]["accept-country-level"]),
         sources=sources,
         demo_scale=float(settings["demo"]["scale"]),
         demo_seed=int(settings["demo"]["seed"]),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,23 +181,45 @@ def input_fingerprints(
     return out
 
 
+def _geocode(places: pd.DataFrame) -> pd.DataFrame:
+    # Imported on first use: partitions with coordinates never load the gazetteer index.
+    from core.geocoding import geocode
+    from flows.gazetteer_cache import gazetteer_index
+
+    return geocode(places, index=gazetteer_index())
+
+
+def _geocoder(enabled: bool) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    return _geocode if enabled else None
+
+
 def _read_and_check(
     piece: Piece,
     *,
     storage_options: Mapping[str, Any],
     rounding_deg: float,
     countries: frozenset[str],
+    geocoding: bool = True,
+    accept_country_level: bool = False,
 ) -> pd.DataFrame:
     pause("READ")
-    # City, state and address only matter for rejected rows: read them only if there are any.
+    # City, state and address matter only for rows to geocode and rejected rows: read them
+    # only when there are such rows.
     needed = [c for c in piece.columns if c not in TEXT_ONLY_COLUMNS]
+    extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
+    raw = _read_or_fail(piece, storage_options, needed)
+    has_coords = "lat" in raw and "lon" in raw
+    if extra and (not has_coords or raw["lat"].isna().any() or raw["lon"].isna().any()):
+        raw = raw.join(_read_or_fail(piece, storage_options, extra)[extra])
+        extra = []
     checked = validate_records(
-        _read_or_fail(piece, storage_options, needed),
+        raw,
         rounding_deg=rounding_deg,
         known_countries=countries,
+        geocoder=_geocoder(geocoding),
+        accept_country_level=accept_country_level,
     )
     rejected = (checked["reason"] != "").to_numpy()
-    extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
     if rejected.any() and extra:
         text = _read_or_fail(piece, storage_options, extra)
         for column in extra:
@@ -224,8 +246,11 @@ def read_records(
     storage_options: Mapping[str, Any],
     rounding_deg: float,
     countries: frozenset[str],
+    geocoding: bool = True,
+    accept_country_level: bool = False,
 ) -> dd.DataFrame:
-    """Stage *read + validate*: every input row, checked, one partition per piece."""
+    """Stage *read + validate*: every input row checked, rows without coordinates geocoded
+    first (on the workers), one partition per piece."""
     pieces = plan_pieces(urls, storage_options)
     with _keep_dtypes():
         return dd.from_map(
@@ -234,6 +259,8 @@ def read_records(
             storage_options=dict(storage_options),
             rounding_deg=rounding_deg,
             countries=countries,
+            geocoding=geocoding,
+            accept_country_level=accept_country_level,
             meta=checked_meta(),
             label="icrank-read",
             enforce_metadata=False,
@@ -241,7 +268,14 @@ def read_records(
 
 
 def _demo_and_check(
-    chunk: int, *, scale: float, seed: int, rounding_deg: float, countries: frozenset[str]
+    chunk: int,
+    *,
+    scale: float,
+    seed: int,
+    rounding_deg: float,
+    countries: frozenset[str],
+    geocoding: bool = True,
+    accept_country_level: bool = False,
 ) -> pd.DataFrame:
     from core.demo_world import generate_demo_chunk
     from core.gazetteer import load_cities
@@ -249,11 +283,23 @@ def _demo_and_check(
     pause("READ")
     frame = generate_demo_chunk(load_cities(), chunk, scale=scale, seed=seed)
     frame = frame.assign(file=f"demo-{chunk:05d}", row=np.arange(len(frame)))
-    return validate_records(frame, rounding_deg=rounding_deg, known_countries=countries)
+    return validate_records(
+        frame,
+        rounding_deg=rounding_deg,
+        known_countries=countries,
+        geocoder=_geocoder(geocoding),
+        accept_country_level=accept_country_level,
+    )
 
 
 def demo_records(
-    *, scale: float, seed: int, rounding_deg: float, countries: frozenset[str]
+    *,
+    scale: float,
+    seed: int,
+    rounding_deg: float,
+    countries: frozenset[str],
+    geocoding: bool = True,
+    accept_country_level: bool = False,
 ) -> dd.DataFrame:
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count

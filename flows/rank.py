@@ -44,6 +44,7 @@ from core.records import (
     aggregate_locations,
     document_stats,
     fractional_weights,
+    geocode_counts,
     keyed_rows,
     location_years,
     rejected_rows,
@@ -121,8 +122,9 @@ class Ranking:
 
 def aggregate_records(
     checked: dd.DataFrame, *, rounding_deg: float
-) -> tuple[Delayed, Delayed, Delayed]:
-    """Stages *fractional weights* and *rounding*: lazy rejects, locations and statistics.
+) -> tuple[Delayed, Delayed, Delayed, Delayed]:
+    """Stages *fractional weights* and *rounding*: lazy rejects, locations, statistics and
+    geocoding counts.
 
     Rows are shuffled by document so that each partition holds whole documents; weights
     are then split per document and summed per (source, year, location, country). Only
@@ -149,7 +151,12 @@ def aggregate_records(
         by=STAT_KEYS,
         name="icrank-sum-stats",
     )
-    return rejects, locations, stats
+    geocoded = _tree_sum(
+        checked.map_partitions(geocode_counts, meta=geocode_counts(checked._meta)),
+        by=["source", "method"],
+        name="icrank-sum-geocoding",
+    )
+    return rejects, locations, stats, geocoded
 
 
 def _sum_frames(parts: list[pd.DataFrame], *, by: list[str]) -> pd.DataFrame:
@@ -340,7 +347,7 @@ def rank_records(
         # Whatever the gazetteer and population grid still need loads while workers work.
         cities = cities() if callable(cities) else cities
         population = population() if callable(population) else population
-        rejects, locations, stats = wait(progress)
+        rejects, locations, stats, geocoded = wait(progress)
         stats = _sorted_frame(stats, STAT_KEYS)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
 
@@ -417,6 +424,7 @@ def rank_records(
             },
             "clusters": int(len(rankings)),
         },
+        "geocoding": _geocoding_summary(geocoded),
         "aggregates": {
             "top_shares": shares_held,
             # Cluster shares plus this remainder make 1 for each source with any activity.
@@ -436,6 +444,24 @@ def rank_records(
         rejects=rejects,
         summary=summary,
     )
+
+
+def _geocoding_summary(counts: pd.DataFrame) -> dict[str, Any]:
+    """Rows geocoded per source and method, and the match rate (WIPO reports its accuracy
+    the same way): rows placed at a city or better (not ``country``, not ``unmatched``)
+    over the rows that needed geocoding."""
+    counts = counts[~counts["method"].isin(["", "given"])]
+    out: dict[str, Any] = {}
+    for source, group in counts.groupby("source", sort=True):
+        by_method = {str(m): int(n) for m, n in zip(group["method"], group["rows"], strict=True)}
+        total = sum(by_method.values())
+        placed = total - by_method.get("unmatched", 0) - by_method.get("country", 0)
+        out[str(source)] = {
+            "rows_to_geocode": total,
+            "match_rate": placed / total if total else None,
+            "by_method": by_method,
+        }
+    return out
 
 
 def _sorted_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -126,10 +126,10 @@ def test_previous_run_gives_rank_changes(embedded_run, tmp_path):
 
 def test_missing_column_is_a_one_line_error(tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("source,doc_id,year,lon,country\npatent,1,2024,2.0,FR\n")
+    bad.write_text("source,year,lat,lon,country\npatent,2024,1.0,2.0,FR\n")
     result = invoke("run", "--input", str(bad), "--output", str(tmp_path / "out"))
     assert result.exit_code == 3
-    assert "missing required column 'lat'" in result.output
+    assert "missing required column 'doc_id'" in result.output
     assert "Traceback" not in result.output
 
 
@@ -179,15 +179,17 @@ def test_population_grid_from_a_netcdf_url(tmp_path):
 def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     lines = ["source,doc_id,year,lat,lon,country,city,state,address"]
     lines += [f"patent,p{i},2024,45.76,4.84,FR,Lyon,ARA,1 rue X" for i in range(12)]
-    lines += ["patent,q,2024,,,FR,Lyon,ARA,2 rue Y", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
+    # No coordinates and no findable place: geocoded to France only, which is rejected.
+    lines += ["patent,q,2024,,,FR,Qxqxq,ARA,2 rue Y", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
     path = tmp_path / "records.csv"
     path.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
     result = invoke("run", "--input", str(path), "--output", str(out), "--workers", "1")
     assert result.exit_code == 0, result.output
     rejects = pd.read_parquet(only_run(out) / "rejects.parquet")
-    assert list(rejects["reason"]) == ["not geocoded", "bad year"]
+    assert list(rejects["reason"]) == ["country only", "bad year"]
+    assert list(rejects["geocode_method"]) == ["country", "given"]
     assert list(rejects["row"]) == [12, 13]
     assert list(rejects["address"]) == ["2 rue Y", ""]
-    assert list(rejects["value"]) == [",", "20x4"]
-    assert set(rejects["city"]) == {"Lyon"} and set(rejects["file"]) == {"records.csv"}
+    assert list(rejects["value"])[1] == "20x4"
+    assert list(rejects["city"]) == ["Qxqxq", "Lyon"] and set(rejects["file"]) == {"records.csv"}

@@ -94,9 +94,11 @@ def test_columns_and_dtypes(world: pd.DataFrame) -> None:
     assert world["lon"].dtype == np.float64
     for col in ("source", "doc_id", "country", "city", "state", "address"):
         assert world[col].dtype == object, col
-    for col in ("source", "doc_id", "country", "city", "state"):
+    for col in ("source", "doc_id", "country", "state"):
         assert world[col].map(type).eq(str).all(), col
-    assert world["address"].isna().all()
+    located = world["lat"].notna()
+    assert world.loc[located, "city"].map(type).eq(str).all()
+    assert world.loc[located, "address"].isna().all()
     assert isinstance(world.index, pd.RangeIndex)
     assert world.index.equals(pd.RangeIndex(len(world)))
 
@@ -105,7 +107,8 @@ def test_countries_cities_and_states_come_from_the_gazetteer(
     cities: pd.DataFrame, world: pd.DataFrame
 ) -> None:
     known = set(zip(cities["country"], cities["name"], cities["admin1"], strict=True))
-    seen = set(zip(world["country"], world["city"], world["state"], strict=True))
+    located = world[world["lat"].notna()]
+    seen = set(zip(located["country"], located["city"], located["state"], strict=True))
     assert seen <= known
     assert world["country"].str.fullmatch(r"[A-Z]{2}").all()
 
@@ -113,6 +116,7 @@ def test_countries_cities_and_states_come_from_the_gazetteer(
 def test_coordinate_ranges_and_scatter_around_city(
     cities: pd.DataFrame, world: pd.DataFrame
 ) -> None:
+    world = world[world["lat"].notna()]
     assert world["lat"].between(-90.0, 90.0).all()
     assert ((world["lon"] >= -180.0) & (world["lon"] < 180.0)).all()
     assert np.isfinite(world[["lat", "lon"]].to_numpy()).all()
@@ -228,3 +232,16 @@ def test_bad_chunk_or_seed_raises(cities: pd.DataFrame) -> None:
         generate_demo_chunk(cities, 0, scale=0.01, seed=-1)
     with pytest.raises(ValueError, match="columns"):
         generate_demo_chunk(cities.drop(columns="population"), 0, scale=0.01)
+
+
+def test_a_share_of_rows_arrives_as_text_addresses(cities: pd.DataFrame, world: pd.DataFrame):
+    text_only = world[world["lat"].isna()]
+    assert text_only["lon"].isna().all()
+    assert 0.01 < len(text_only) / len(world) < 0.03
+    names = set(cities["name"])
+    postal = text_only[text_only["city"].isna()]
+    assert len(postal) and postal["address"].str.fullmatch(r"\d{5} .+").all()
+    assert postal["address"].str.slice(6).isin(names).all()
+    written = text_only["city"].dropna()
+    assert written.isin(names).mean() < 1.0  # upper/lower case, no accents or typos
+    assert (written.str.upper() == written).any() and (written.str.lower() == written).any()
