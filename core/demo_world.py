@@ -484,7 +484,7 @@ def _chunk_frame(params: _WorldParams, chunk: int, scale: float, seed: int) -> p
 # A share of rows arrives as text only, the way addresses come from documents: no
 # coordinates, the city written plainly, in other case, without accents, as a postal
 # address, or with a typo.
-ADDRESS_SHARE = 0.02
+ADDRESS_SHARE = 0.005
 _VARIANTS = ("plain", "case", "ascii", "postal", "typo")
 _VARIANT_P = (0.3, 0.2, 0.2, 0.2, 0.1)
 

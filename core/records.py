@@ -36,6 +36,21 @@ REASONS = (
 )
 SOURCE_DTYPE = pd.CategoricalDtype(list(SOURCES))
 REASON_DTYPE = pd.CategoricalDtype(["", *REASONS])
+# How a row got its coordinates: "" not placed (rejected before geocoding), "given" in the
+# input, else the geocoder's method (core.geocoding.METHODS).
+METHOD_DTYPE = pd.CategoricalDtype(
+    [
+        "",
+        "given",
+        "exact",
+        "alternate",
+        "transliterated",
+        "fuzzy",
+        "address",
+        "country",
+        "unmatched",
+    ]
+)
 
 #: Columns of a checked partition (see :func:`validate_records`).
 CHECKED_COLUMNS = {
@@ -55,7 +70,7 @@ CHECKED_COLUMNS = {
     "state": "object",
     "address": "object",
     "weight": "float64",
-    "geocode_method": "object",
+    "geocode_method": METHOD_DTYPE,
     "geocode_score": "float64",
 }
 LOCATION_KEYS = ["source", "year", "ilat", "ilon", "country"]
@@ -161,7 +176,7 @@ def validate_records(
                 coords_missing |= _text(raw[name]).eq("").to_numpy()
         weight_ok = (np.isfinite(weight) & (weight >= 0)) if has_weight else np.ones(n, bool)
 
-    method = np.where(coords_missing, "", "given").astype(object)
+    method = np.where(coords_missing, 0, 1).astype(np.int8)  # codes of METHOD_DTYPE
     score = np.where(coords_missing, np.nan, 1.0)
     if geocoder is not None:
         need = coords_missing & (source_code >= 0) & doc_id.ne("").to_numpy() & year_ok & weight_ok
@@ -175,16 +190,23 @@ def validate_records(
             found = geocoder(places)
             lat[need] = found["lat"].to_numpy(np.float64)
             lon[need] = found["lon"].to_numpy(np.float64)
-            method[need] = found["geocode_method"].to_numpy(dtype=object)
+            method[need] = pd.Categorical(
+                found["geocode_method"].to_numpy(dtype=object), dtype=METHOD_DTYPE
+            ).codes
             score[need] = found["geocode_score"].to_numpy(np.float64)
             inferred = _text(found["country"]).str.upper().to_numpy(dtype=object)
-            filled = country.to_numpy(dtype=object)
-            filled[need] = np.where(filled[need] == "", inferred, filled[need])
-            country = pd.Series(filled, dtype="str")
+            blank = country[need].to_numpy(dtype=object) == ""
+            if (blank & (inferred != "")).any():
+                # Rare (most rows name their country): only then rebuild the column.
+                filled = country.to_numpy(dtype=object)
+                filled[np.flatnonzero(need)[blank]] = inferred[blank]
+                country = pd.Series(filled, dtype="str")
             coords_missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
     with np.errstate(invalid="ignore"):
         coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    country_only = (method == "country") & (not accept_country_level)
+    country_only = (method == METHOD_DTYPE.categories.get_loc("country")) & (
+        not accept_country_level
+    )
 
     checks = [
         ("bad source", source_code < 0, raw["source"]),
@@ -249,7 +271,7 @@ def validate_records(
             "state": optional("state"),
             "address": optional("address"),
             "weight": weight,
-            "geocode_method": as_is(method),
+            "geocode_method": pd.Categorical.from_codes(method, dtype=METHOD_DTYPE),
             "geocode_score": score,
         }
     )
@@ -322,14 +344,19 @@ def unpack_locations(loc: np.ndarray, *, rounding_deg: float) -> pd.DataFrame:
 def geocode_counts(checked: pd.DataFrame) -> pd.DataFrame:
     """Rows per (source, geocoding method): ``given`` rows came with coordinates, ``""``
     rows were rejected before geocoding."""
-    frame = pd.DataFrame(
+    n_methods = len(METHOD_DTYPE.categories)
+    source = checked["source"].cat.codes.to_numpy(np.int64) + 1  # 0: not a known source
+    method = checked["geocode_method"].cat.codes.to_numpy(np.int64)
+    counts = np.bincount(source * n_methods + method, minlength=(len(SOURCES) + 1) * n_methods)
+    nonzero = np.flatnonzero(counts)
+    names = np.array(["", *SOURCES], dtype=object)
+    return pd.DataFrame(
         {
-            "source": checked["source"].astype(object).fillna("").to_numpy(),
-            "method": checked["geocode_method"].astype(object).fillna("").to_numpy(),
-            "rows": np.ones(len(checked), np.int64),
+            "source": names[nonzero // n_methods],
+            "method": np.asarray(METHOD_DTYPE.categories, dtype=object)[nonzero % n_methods],
+            "rows": counts[nonzero].astype(np.int64),
         }
     )
-    return frame.groupby(["source", "method"], sort=True)["rows"].sum().reset_index()
 
 
 def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:

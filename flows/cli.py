@@ -14,6 +14,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import click
+import numpy as np
+import pandas as pd
 
 from flows import __version__
 
@@ -256,8 +258,6 @@ def _run(
 
 
 def _print_result(result: dict[str, Any], *, top: int) -> None:
-    import pandas as pd
-
     from core.gazetteer import GEONAMES_CREDIT
 
     ranking = result["ranking"]
@@ -273,6 +273,86 @@ def _print_result(result: dict[str, Any], *, top: int) -> None:
         change = "" if pd.isna(row.rank_change) else f"  ({int(row.rank_change):+d})"
         click.echo(f"{row.rank:>4}. {row.name} ({row.economies}) score {row.score:.4f}{change}")
     click.echo(f"Outputs: {result['folder']}")
+    click.echo(GEONAMES_CREDIT)
+
+
+@main.command("geocode")
+@click.option(
+    "--input",
+    "input_url",
+    required=True,
+    metavar="URL",
+    help="Record file (Parquet or CSV) on any fsspec URL.",
+)
+@click.option(
+    "--output",
+    "output_url",
+    required=True,
+    metavar="URL",
+    help="Where to write the geocoded file (.parquet or .csv).",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="YAML file overriding the defaults (storage-options).",
+)
+def geocode_command(input_url: str, output_url: str, config_file: str | None) -> None:
+    """Geocode the rows of a record file that lack coordinates, offline (GeoNames)."""
+    import fsspec
+
+    from core.gazetteer import GEONAMES_CREDIT
+    from core.geocoding import geocode
+    from flows.config import ConfigError, load_config
+    from flows.gazetteer_cache import gazetteer_index
+    from flows.inputs import InputError, plan_pieces, read_piece
+    from flows.storage import describe, options_for, storage_errors
+
+    try:
+        config = load_config(config_file, environ=os.environ)
+    except ConfigError as exc:
+        raise Failure(str(exc), EXIT_CONFIG) from None
+    if not output_url.lower().endswith((".parquet", ".csv")):
+        raise Failure(f"output {output_url}: must end with .parquet or .csv", EXIT_CONFIG)
+    try:
+        pieces = plan_pieces([input_url], config.storage_options)
+        frame = pd.concat(
+            [read_piece(p, config.storage_options) for p in pieces], ignore_index=True
+        )
+    except InputError as exc:
+        raise Failure(str(exc), EXIT_INPUT) from None
+    except (ValueError, *storage_errors()) as exc:
+        raise Failure(f"input {input_url}: {describe(exc)}", EXIT_INPUT) from None
+    frame = frame.drop(columns=["file", "row"])
+    lacking = np.ones(len(frame), bool)
+    if "lat" in frame and "lon" in frame:
+        frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce").astype(np.float64)
+        frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce").astype(np.float64)
+        lacking = (frame["lat"].isna() | frame["lon"].isna()).to_numpy()
+    else:
+        frame["lat"], frame["lon"] = np.nan, np.nan
+    frame["geocode_method"] = pd.Series(np.where(lacking, "", "given"), dtype=object)
+    frame["geocode_score"] = np.where(lacking, np.nan, 1.0)
+    if lacking.any():
+        columns = [c for c in ("city", "state", "country", "address") if c in frame]
+        found = geocode(frame.loc[lacking, columns], index=gazetteer_index())
+        for column in ("lat", "lon", "geocode_method", "geocode_score", "country"):
+            frame.loc[lacking, column] = found[column].to_numpy()
+    try:
+        with fsspec.open(output_url, "wb", **options_for(output_url, config.storage_options)) as fh:
+            if output_url.lower().endswith(".parquet"):
+                frame.to_parquet(fh, index=False)
+            else:
+                fh.write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    except storage_errors() as exc:
+        raise Failure(f"cannot write output {output_url}: {describe(exc)}", EXIT_OUTPUT) from None
+    counts = frame.loc[lacking, "geocode_method"].value_counts()
+    click.echo(
+        f"{int(lacking.sum()):,} of {len(frame):,} rows geocoded: "
+        + ", ".join(f"{m} {n:,}" for m, n in counts.items())
+    )
+    click.echo(f"Output: {output_url}")
     click.echo(GEONAMES_CREDIT)
 
 

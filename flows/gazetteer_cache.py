@@ -38,6 +38,9 @@ def gazetteer_index(min_population: int = 1000) -> GazetteerIndex:
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         pass
     index = build_index(min_population)
+    # Fuzzy tables are otherwise built per country on first use, in every process.
+    for country in index.country_codes:
+        index.fuzzy_table(country)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written beside, then renamed: workers racing for the same cache never read half a file.

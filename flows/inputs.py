@@ -134,11 +134,15 @@ def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list
 
 
 def read_piece(
-    piece: Piece, storage_options: Mapping[str, Any], columns: Sequence[str] | None = None
+    piece: Piece,
+    storage_options: Mapping[str, Any],
+    columns: Sequence[str] | None = None,
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The raw rows of one piece, with ``file`` and ``row`` (0-based row in its file).
 
-    ``columns`` limits what is read (default: every contract column the file has).
+    ``columns`` limits what is read (default: every contract column the file has);
+    ``rows`` (positions in the piece) limits which rows are converted to pandas.
     """
     import pyarrow.parquet as pq
 
@@ -147,21 +151,28 @@ def read_piece(
     if piece.fmt == "parquet":
         with fsspec.open(piece.url, "rb", **options) as fh:
             table = pq.ParquetFile(fh).read_row_groups(list(piece.row_groups), columns=wanted)
-        frame = table.to_pandas()
+        # Converting text to pandas costs more than decoding it: take the rows first.
+        frame = (table if rows is None else table.take(rows)).to_pandas()
     else:
         with fsspec.open(piece.url, "rt", compression="infer", **options) as fh:
             # Everything as text, and "NA" is Namibia, not a missing value.
             frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=wanted)
+        if rows is not None:
+            frame = frame.iloc[rows].reset_index(drop=True)
     name = posixpath.basename(piece.url.rstrip("/"))
-    return frame.assign(file=name, row=np.arange(piece.offset, piece.offset + len(frame)))
+    position = np.arange(len(frame)) if rows is None else np.asarray(rows)
+    return frame.assign(file=name, row=piece.offset + position)
 
 
 def _read_or_fail(
-    piece: Piece, storage_options: Mapping[str, Any], columns: Sequence[str]
+    piece: Piece,
+    storage_options: Mapping[str, Any],
+    columns: Sequence[str],
+    rows: np.ndarray | None = None,
 ) -> pd.DataFrame:
     # Raised on a worker, re-raised by the client: keep it a picklable one-liner.
     try:
-        return read_piece(piece, storage_options, columns)
+        return read_piece(piece, storage_options, columns, rows)
     except (ValueError, *storage_errors()) as exc:
         raise InputError(f"input {piece.url}: cannot read: {describe(exc)}") from None
 
@@ -208,10 +219,13 @@ def _read_and_check(
     needed = [c for c in piece.columns if c not in TEXT_ONLY_COLUMNS]
     extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
     raw = _read_or_fail(piece, storage_options, needed)
-    has_coords = "lat" in raw and "lon" in raw
-    if extra and (not has_coords or raw["lat"].isna().any() or raw["lon"].isna().any()):
-        raw = raw.join(_read_or_fail(piece, storage_options, extra)[extra])
-        extra = []
+    have_text = np.zeros(len(raw), bool)
+    if extra:
+        if "lat" in raw and "lon" in raw:
+            have_text = (raw["lat"].isna() | raw["lon"].isna()).to_numpy()
+        else:
+            have_text[:] = True
+        _attach_text(raw, piece, storage_options, extra, have_text)
     checked = validate_records(
         raw,
         rounding_deg=rounding_deg,
@@ -219,14 +233,28 @@ def _read_and_check(
         geocoder=_geocoder(geocoding),
         accept_country_level=accept_country_level,
     )
-    rejected = (checked["reason"] != "").to_numpy()
-    if rejected.any() and extra:
-        text = _read_or_fail(piece, storage_options, extra)
-        for column in extra:
-            values = np.full(len(checked), None, dtype=object)
-            values[rejected] = text[column].to_numpy(dtype=object)[rejected]
-            checked[column] = pd.array(values, dtype=object)
+    rejected = (checked["reason"] != "").to_numpy() & ~have_text
+    if extra and rejected.any():
+        _attach_text(checked, piece, storage_options, extra, rejected | have_text)
     return checked
+
+
+def _attach_text(
+    frame: pd.DataFrame,
+    piece: Piece,
+    storage_options: Mapping[str, Any],
+    columns: Sequence[str],
+    wanted: np.ndarray,
+) -> None:
+    """Set ``columns`` (read from the piece) on the ``wanted`` rows of ``frame``, None elsewhere."""
+    if not wanted.any():
+        return
+    rows = np.flatnonzero(wanted)
+    text = _read_or_fail(piece, storage_options, columns, rows)
+    for column in columns:
+        values = np.full(len(frame), None, dtype=object)
+        values[rows] = text[column].to_numpy(dtype=object)
+        frame[column] = pd.array(values, dtype=object)
 
 
 def _keep_dtypes() -> Any:

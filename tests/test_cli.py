@@ -193,3 +193,27 @@ def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     assert list(rejects["address"]) == ["2 rue Y", ""]
     assert list(rejects["value"])[1] == "20x4"
     assert list(rejects["city"]) == ["Qxqxq", "Lyon"] and set(rejects["file"]) == {"records.csv"}
+
+
+def test_geocode_command_places_text_rows(tmp_path):
+    lines = ["source,doc_id,year,lat,lon,country,city,state,address"]
+    lines += [
+        "patent,a,2024,,,FR,Lyon,,",
+        "patent,b,2024,,,DE,München,,",
+        "patent,c,2024,,,JP,,,100-0001 Tokyo",
+        "patent,d,2024,10.5,20.5,FR,Nowhere,,",
+        "patent,e,2024,,,FR,Qxqxqxq,,",
+    ]
+    path = tmp_path / "records.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "geocoded.parquet"
+    result = invoke("geocode", "--input", str(path), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out).set_index("doc_id")
+    assert abs(frame.loc["a", "lat"] - 45.75) < 0.1 and abs(frame.loc["a", "lon"] - 4.85) < 0.1
+    assert abs(frame.loc["b", "lat"] - 48.14) < 0.1
+    assert frame.loc["d", "geocode_method"] == "given" and frame.loc["d", "lat"] == 10.5
+    assert frame.loc["e", "geocode_method"] == "country"
+    assert set(frame["geocode_method"]) <= {"given", "exact", "alternate", "address", "country"}
+    bad = invoke("geocode", "--input", str(tmp_path / "none.csv"), "--output", str(out))
+    assert bad.exit_code == 3
