@@ -76,6 +76,11 @@ def test_run_publishes_every_output(embedded_run):
     assert {"clustering", "overlay", "measures"} <= set(summary["timings"])
     report = (embedded_run / "report.html").read_text()
     assert "synthetic" in report.lower() and "GeoNames" in report
+    # The demo world's address-only rows were geocoded on the workers, and reported.
+    geocoding = summary["geocoding"]
+    assert sum(g["rows_to_geocode"] for g in geocoding.values()) > 0
+    assert all(g["match_rate"] > 0.9 for g in geocoding.values())
+    assert "match_rate" in report
     manifest = json.loads((embedded_run / "manifest.json").read_text())
     listed = {f["name"]: f["bytes"] for f in manifest["files"]}
     assert all((embedded_run / n).stat().st_size == b for n, b in listed.items())
