@@ -244,11 +244,14 @@ def validate_records(
     half_turn = int(round(180.0 / rounding_deg))
     ilon[ilon >= half_turn] -= 2 * half_turn
 
-    def as_is(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray:
-        # Kept as given, converted to text only for the few rejected rows.
+    def as_is(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray | pd.Series:
+        # Kept as given, converted to text only for the few rejected rows; an explicit object
+        # Series, since pandas would otherwise re-infer (and copy) object arrays as text.
         if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values.dtype):
             return values.array
-        return pd.array(np.asarray(values, dtype=object), dtype=object)
+        return pd.Series(
+            np.asarray(values, dtype=object), dtype=object, index=pd.RangeIndex(n), copy=False
+        )
 
     def optional(name: str) -> pd.api.extensions.ExtensionArray:
         return as_is(raw[name] if name in raw.columns else np.full(n, None, dtype=object))

@@ -254,7 +254,8 @@ def _attach_text(
     for column in columns:
         values = np.full(len(frame), None, dtype=object)
         values[rows] = text[column].to_numpy(dtype=object)
-        frame[column] = pd.array(values, dtype=object)
+        # An explicit object Series: pandas would otherwise re-infer (and copy) as text.
+        frame[column] = pd.Series(values, dtype=object, index=frame.index, copy=False)
 
 
 def _keep_dtypes() -> Any:
