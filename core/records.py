@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import pandas as pd
 
+from core.geocoding import METHODS
 from core.hashing import hash_text
 
 SOURCES = ("patent", "publication", "vc")
@@ -38,19 +39,7 @@ SOURCE_DTYPE = pd.CategoricalDtype(list(SOURCES))
 REASON_DTYPE = pd.CategoricalDtype(["", *REASONS])
 # How a row got its coordinates: "" not placed (rejected before geocoding), "given" in the
 # input, else the geocoder's method (core.geocoding.METHODS).
-METHOD_DTYPE = pd.CategoricalDtype(
-    [
-        "",
-        "given",
-        "exact",
-        "alternate",
-        "transliterated",
-        "fuzzy",
-        "address",
-        "country",
-        "unmatched",
-    ]
-)
+METHOD_DTYPE = pd.CategoricalDtype(["", "given", *METHODS])
 
 #: Columns of a checked partition (see :func:`validate_records`).
 CHECKED_COLUMNS = {

@@ -258,10 +258,16 @@ def _attach_text(
         frame[column] = pd.Series(values, dtype=object, index=frame.index, copy=False)
 
 
-def _keep_dtypes() -> Any:
+def _checked_from_map(
+    func: Callable[..., pd.DataFrame], items: Sequence[Any], *, label: str, **kwargs: Any
+) -> dd.DataFrame:
+    """A collection of checked partitions, ``func(item, **kwargs)`` each."""
     # Checked partitions already carry their final dtypes; Dask's automatic conversion of
     # object columns to strings would only copy the text columns kept for rejects.
-    return dask.config.set({"dataframe.convert-string": False})
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(
+            func, items, meta=checked_meta(), label=label, enforce_metadata=False, **kwargs
+        )
 
 
 def checked_meta() -> pd.DataFrame:
@@ -280,20 +286,16 @@ def read_records(
 ) -> dd.DataFrame:
     """Stage *read + validate*: every input row checked, rows without coordinates geocoded
     first (on the workers), one partition per piece."""
-    pieces = plan_pieces(urls, storage_options)
-    with _keep_dtypes():
-        return dd.from_map(
-            _read_and_check,
-            pieces,
-            storage_options=dict(storage_options),
-            rounding_deg=rounding_deg,
-            countries=countries,
-            geocoding=geocoding,
-            accept_country_level=accept_country_level,
-            meta=checked_meta(),
-            label="icrank-read",
-            enforce_metadata=False,
-        )
+    return _checked_from_map(
+        _read_and_check,
+        plan_pieces(urls, storage_options),
+        label="icrank-read",
+        storage_options=dict(storage_options),
+        rounding_deg=rounding_deg,
+        countries=countries,
+        geocoding=geocoding,
+        accept_country_level=accept_country_level,
+    )
 
 
 def _demo_and_check(
@@ -333,15 +335,14 @@ def demo_records(
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count
 
-    with _keep_dtypes():
-        return dd.from_map(
-            _demo_and_check,
-            range(demo_chunk_count(scale=scale)),
-            scale=scale,
-            seed=seed,
-            rounding_deg=rounding_deg,
-            countries=countries,
-            meta=checked_meta(),
-            label="icrank-demo",
-            enforce_metadata=False,
-        )
+    return _checked_from_map(
+        _demo_and_check,
+        range(demo_chunk_count(scale=scale)),
+        label="icrank-demo",
+        scale=scale,
+        seed=seed,
+        rounding_deg=rounding_deg,
+        countries=countries,
+        geocoding=geocoding,
+        accept_country_level=accept_country_level,
+    )

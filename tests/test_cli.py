@@ -222,3 +222,24 @@ def test_geocode_command_places_text_rows(tmp_path):
     assert set(frame["geocode_method"]) <= {"given", "exact", "alternate", "address", "country"}
     bad = invoke("geocode", "--input", str(tmp_path / "none.csv"), "--output", str(out))
     assert bad.exit_code == 3
+
+
+@pytest.mark.parametrize("geocoding", [True, False])
+def test_demo_records_follow_the_geocoding_setting(geocoding):
+    import dask
+
+    from core.regions import known_economies
+
+    checked = flows.inputs.demo_records(
+        scale=0.02,
+        seed=2025,
+        rounding_deg=0.01,
+        countries=known_economies(),
+        geocoding=geocoding,
+    )
+    with dask.config.set(scheduler="sync"):
+        frame = checked.compute()
+    text_rows = frame[frame["lat"].isna() | frame["geocode_method"].astype(str).ne("given")]
+    assert len(text_rows) > 0
+    not_geocoded = (text_rows["reason"].astype(str) == "not geocoded").mean()
+    assert not_geocoded == (0.0 if geocoding else 1.0)

@@ -224,10 +224,3 @@ def test_world_regions_follow_the_gii_split_of_the_americas():
         "Africa",
         "",
     ]
-
-
-def test_every_geocoding_method_has_a_code():
-    from core.geocoding import METHODS
-    from core.records import METHOD_DTYPE
-
-    assert set(METHODS) <= set(METHOD_DTYPE.categories)
