@@ -1,5 +1,17 @@
 """Pure kernels of the innovation cluster ranking; ``GeoDBSCAN`` is the clustering engine."""
 
-from core.estimator import GeoDBSCAN
+from __future__ import annotations
+
+from typing import Any
 
 __all__ = ["GeoDBSCAN"]
+
+
+def __getattr__(name: str) -> Any:
+    # The engine (and scikit-learn behind it) loads on first use: processes that only read
+    # and aggregate records never pay for it.
+    if name == "GeoDBSCAN":
+        from core.estimator import GeoDBSCAN
+
+        return GeoDBSCAN
+    raise AttributeError(f"module 'core' has no attribute {name!r}")

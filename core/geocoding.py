@@ -423,7 +423,7 @@ def _resolve(
             "kind": kind[first],
             "p": p[first],
             "translit": k_tr[src[first]],
-            "country": index.places["country"].to_numpy()[pid[first]],
+            "country": index.country_codes.to_numpy()[index.place_ccode[pid[first]]],
         }
     )
 

@@ -54,7 +54,7 @@ CHECKED_COLUMNS = {
     "lon": "float64",
     "ilat": "int32",
     "ilon": "int32",
-    "country": "str",
+    "country": "category",
     "city": "object",
     "state": "object",
     "address": "object",
@@ -79,6 +79,25 @@ def missing_columns(columns: Iterable[str]) -> list[str]:
 def _text(values: pd.Series) -> pd.Series:
     """Values as stripped text (pandas' string dtype); missing values become ``""``."""
     return values.astype("str").fillna("").str.strip()
+
+
+def _coded_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes into the stripped text of ``values``' distinct values (missing: ``""``).
+
+    Few distinct values (sources, countries) in many rows: text work per distinct value.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = [
+        "" if u is None or (isinstance(u, float) and np.isnan(u)) or u is pd.NA else str(u).strip()
+        for u in uniques
+    ]
+    return codes.astype(np.int64), np.array(text, dtype=object)
+
+
+def _categorical(codes: np.ndarray, text: np.ndarray) -> pd.Categorical:
+    """Rows ``text[codes]`` as a categorical (``text`` may repeat values)."""
+    merged, categories = pd.factorize(text)
+    return pd.Categorical.from_codes(merged[codes], categories=categories)
 
 
 def _raw_text(values: pd.Series) -> pd.Series:
@@ -133,18 +152,20 @@ def validate_records(
     if missing:
         raise ValueError(f"records lack required column {missing[0]!r}")
     n = len(raw)
-    source = _text(raw["source"]).str.lower()
-    # Factorise first: few distinct sources, many rows.
-    codes, uniques = pd.factorize(source)
-    lookup = np.array([SOURCES.index(u) if u in SOURCES else -1 for u in uniques], np.int64)
-    source_code = lookup[codes] if len(lookup) else np.zeros(n, np.int64)
+    codes, uniques = _coded_text(raw["source"])
+    lookup = np.array([SOURCES.index(u.lower()) if u.lower() in SOURCES else -1 for u in uniques])
+    source_code = lookup[codes].astype(np.int64) if len(lookup) else np.zeros(n, np.int64)
     doc_id = _text(raw["doc_id"])
     year_num = pd.to_numeric(raw["year"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
     lat = _numbers(raw, "lat", n)
     lon = _numbers(raw, "lon", n)
-    country = _text(raw["country"]).str.upper() if "country" in raw else pd.Series([""] * n)
+    if "country" in raw:
+        country_code, country_text = _coded_text(raw["country"])
+        country_text = np.array([c.upper() for c in country_text], dtype=object)
+    else:
+        country_code, country_text = np.zeros(n, np.int64), np.array([""], dtype=object)
     has_weight = "weight" in raw.columns
     weight = _numbers(raw, "weight", n)
 
@@ -172,7 +193,7 @@ def validate_records(
         if need.any():
             places = pd.DataFrame(
                 {
-                    c: (raw[c].to_numpy(dtype=object)[need] if c in raw else None)
+                    c: (raw[c][need].to_numpy(dtype=object) if c in raw else None)
                     for c in ("city", "state", "country", "address")
                 }
             )
@@ -184,12 +205,11 @@ def validate_records(
             ).codes
             score[need] = found["geocode_score"].to_numpy(np.float64)
             inferred = _text(found["country"]).str.upper().to_numpy(dtype=object)
-            blank = country[need].to_numpy(dtype=object) == ""
-            if (blank & (inferred != "")).any():
-                # Rare (most rows name their country): only then rebuild the column.
-                filled = country.to_numpy(dtype=object)
-                filled[np.flatnonzero(need)[blank]] = inferred[blank]
-                country = pd.Series(filled, dtype="str")
+            fill = (country_text[country_code[need]] == "") & (inferred != "")
+            if fill.any():
+                added, added_text = pd.factorize(inferred[fill])
+                country_code[np.flatnonzero(need)[fill]] = len(country_text) + added
+                country_text = np.r_[country_text, np.asarray(added_text, dtype=object)]
             coords_missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
     with np.errstate(invalid="ignore"):
         coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
@@ -197,13 +217,14 @@ def validate_records(
         not accept_country_level
     )
 
+    country = pd.Series(_categorical(country_code, country_text))
     checks = [
         ("bad source", source_code < 0, raw["source"]),
         ("empty doc_id", doc_id.eq("").to_numpy(), raw["doc_id"]),
         ("bad year", ~year_ok, raw["year"]),
         ("bad weight", ~weight_ok, raw["weight"] if has_weight else None),
-        ("missing country", country.eq("").to_numpy(), country),
-        ("bad country", ~country.isin(known_countries).to_numpy(), country),
+        ("missing country", (country_text == "")[country_code], country),
+        ("bad country", ~np.isin(country_text, list(known_countries))[country_code], country),
         ("not geocoded", coords_missing, None),
         ("country only", country_only, None),
         ("bad coordinates", ~coords_ok, None),
@@ -236,7 +257,7 @@ def validate_records(
     def as_is(values: np.ndarray | pd.Series) -> pd.api.extensions.ExtensionArray | pd.Series:
         # Kept as given, converted to text only for the few rejected rows; an explicit object
         # Series, since pandas would otherwise re-infer (and copy) object arrays as text.
-        if isinstance(values, pd.Series) and pd.api.types.is_string_dtype(values.dtype):
+        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
             return values.array
         return pd.Series(
             np.asarray(values, dtype=object), dtype=object, index=pd.RangeIndex(n), copy=False
@@ -273,7 +294,17 @@ def validate_records(
 def rejected_rows(checked: pd.DataFrame) -> pd.DataFrame:
     """The rows of a checked partition that have a reason, for ``rejects.parquet``."""
     bad = checked[checked["reason"] != ""].drop(columns=["ilat", "ilon"])
-    text = ["file", "reason", "value", "source", "city", "state", "address", "geocode_method"]
+    text = [
+        "file",
+        "reason",
+        "value",
+        "source",
+        "country",
+        "city",
+        "state",
+        "address",
+        "geocode_method",
+    ]
     return bad.assign(**{c: bad[c].astype("str") for c in text})
 
 

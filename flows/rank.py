@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 import warnings
@@ -18,7 +19,6 @@ import pandas as pd
 from dask.base import tokenize
 from dask.delayed import Delayed, delayed
 
-from core import GeoDBSCAN
 from core.measures import (
     SHARE_COLUMNS,
     add_intensity,
@@ -251,6 +251,8 @@ def _cluster_source(
     if len(points):
         X = np.c_[points["ilat"] * config.rounding_deg, points["ilon"] * config.rounding_deg]
         weight = points["w"].to_numpy(np.float64)
+        from core.estimator import GeoDBSCAN
+
         model = GeoDBSCAN(eps_km=params.eps_km, min_samples=min_weight * WEIGHT_SCALE)
         with warnings.catch_warnings():
             # The points travel inside the graph on purpose: scattered data would be lost
@@ -344,9 +346,11 @@ def rank_records(
 
     with stages("read+weights+rounding"):
         wait = submit(*aggregate_records(checked, rounding_deg=r))
-        # Whatever the gazetteer and population grid still need loads while workers work.
+        # Whatever the gazetteer, population grid and clustering engine (scikit-learn) still
+        # need loads while the workers work.
         cities = cities() if callable(cities) else cities
         population = population() if callable(population) else population
+        importlib.import_module("core.estimator")
         rejects, locations, stats, geocoded = wait(progress)
         stats = _sorted_frame(stats, STAT_KEYS)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)

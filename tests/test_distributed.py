@@ -29,6 +29,7 @@ from distributed import Client
 
 import flows.inputs
 from flows.cli import main
+from flows.runtime import dask_client
 from tests.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -362,6 +363,14 @@ def demo_files(tmp_path_factory) -> Path:
     for path in sorted(raw.glob("*.parquet")):
         pq.write_table(pq.read_table(path), folder / path.name, row_group_size=ROW_GROUP_ROWS)
     return folder
+
+
+def test_local_workers_start_without_dasks_malloc_trim_threshold():
+    with dask_client(workers=1) as client:
+        environ = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset"))
+        threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
+    assert list(environ.values()) == ["unset"]
+    assert list(threads.values()) == ["1"]  # Dask's other worker settings stay
 
 
 @pytest.mark.slow

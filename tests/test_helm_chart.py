@@ -9,6 +9,7 @@ relies on.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -16,11 +17,15 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import dask
+import distributed  # noqa: F401  (registers Dask's worker defaults)
 import helm_python as helm
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
+from flows.runtime import WORKER_CONFIG
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -412,6 +417,27 @@ def test_worker_threads_and_memory_come_from_its_limits(rendered: list[dict[str,
     limits = worker["resources"]["limits"]
     assert limits["cpu"] and limits["memory"]
     assert re.fullmatch(r"\$\(\w+\)", option(worker["args"], "--name"))
+
+
+def test_workers_start_without_dasks_malloc_trim_threshold(
+    rendered: list[dict[str, Any]],
+) -> None:
+    worker = containers(pod_template(one(rendered, "Deployment", "worker"))["spec"])[0]
+    dask_env = {
+        e["name"]: e["value"]
+        for e in worker["env"]
+        if e["name"].startswith("DASK_") and "value" in e
+    }
+    # What `dask worker` makes of the container's variables, merged over Dask's defaults.
+    merged = dask.config.update(
+        copy.deepcopy(dask.config.config), dask.config.collect_env(dask_env)
+    )
+    # The same worker settings as local runs get.
+    for key, value in WORKER_CONFIG.items():
+        assert dask.config.get(key, default="absent", config=merged) == value
+    environ = merged["distributed"]["nanny"]["pre-spawn-environ"]
+    assert environ["MALLOC_TRIM_THRESHOLD_"] is None
+    assert environ["OMP_NUM_THREADS"] == 1  # Dask's other settings stay
 
 
 def test_job_reads_the_rendered_config_map(chart: helm.Chart) -> None:
