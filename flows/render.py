@@ -528,7 +528,7 @@ def _table(
     )
 
 
-_PERCENT_KEY = re.compile(r"share|^top_?\d+$", re.IGNORECASE)
+_PERCENT_KEY = re.compile(r"share|rate|^top_?\d+$", re.IGNORECASE)
 
 
 def _format_value(value: Any, path: tuple[str, ...], style: str) -> str:
@@ -784,6 +784,7 @@ def render_report_html(
     sections = (
         ("aggregates", "Aggregates", "share"),
         ("counts", "Counts", "count"),
+        ("geocoding", "Geocoding", "share"),
         ("parameters", "Parameters", "raw"),
     )
     for key, heading, style in sections:
@@ -798,7 +799,16 @@ def render_report_html(
     parts.append(_nested(summary.get("versions", {}), ("versions",), "raw"))
     parts.append("</section>")
 
-    known = {"run_id", "synthetic", "aggregates", "counts", "parameters", "timings", "versions"}
+    known = {
+        "run_id",
+        "synthetic",
+        "aggregates",
+        "counts",
+        "geocoding",
+        "parameters",
+        "timings",
+        "versions",
+    }
     others = {k: v for k, v in summary.items() if k not in known}
     if others:
         parts.append('<section id="other"><h2>Other run information</h2>')

@@ -334,6 +334,13 @@ def _summary(*, synthetic: bool) -> dict:
             }
         },
         "versions": {"numpy": "2.0.0", "pandas": "2.2.0"},
+        "geocoding": {
+            "patent": {
+                "rows_to_geocode": 2000,
+                "match_rate": 0.9875,
+                "by_method": {"city": 1975, "unmatched": 25},
+            }
+        },
     }
 
 
@@ -389,6 +396,15 @@ def test_report_tables_have_units_and_formatted_numbers():
     assert "1,234,567" in page  # counts with thousands separators
     assert "10.00 %" in page  # top-1 concentration share
     assert "run-42" in page and "eps_km" in page and "numpy" in page
+
+
+def test_report_gives_geocoding_match_rates_as_percentages():
+    page = _report()
+    section = page[page.index('<section id="geocoding">') :]
+    section = section[: section.index("</section>")]
+    assert "<h2>Geocoding</h2>" in section
+    assert "98.75 %" in section and "2,000" in section and "1,975" in section
+    assert "0.9875" not in page
 
 
 def test_report_shows_rank_changes():
