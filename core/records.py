@@ -87,10 +87,8 @@ def _coded_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Few distinct values (sources, countries) in many rows: text work per distinct value.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    text = [
-        "" if u is None or (isinstance(u, float) and np.isnan(u)) or u is pd.NA else str(u).strip()
-        for u in uniques
-    ]
+    missing = pd.isna(np.asarray(uniques, dtype=object))
+    text = ["" if gone else str(u).strip() for u, gone in zip(uniques, missing, strict=True)]
     return codes.astype(np.int64), np.array(text, dtype=object)
 
 

@@ -243,6 +243,8 @@ def submit(*collections: Any) -> Callable[[bool], tuple[Any, ...]]:
 def _cluster_source(
     located: pd.DataFrame, totals: pd.Series, config: Config, source: str
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from core.estimator import GeoDBSCAN
+
     params = config.sources[source]
     points = source_points(located, source)
     min_weight = params.min_weight_for(float(totals[source]) / WEIGHT_SCALE)
@@ -251,8 +253,6 @@ def _cluster_source(
     if len(points):
         X = np.c_[points["ilat"] * config.rounding_deg, points["ilon"] * config.rounding_deg]
         weight = points["w"].to_numpy(np.float64)
-        from core.estimator import GeoDBSCAN
-
         model = GeoDBSCAN(eps_km=params.eps_km, min_samples=min_weight * WEIGHT_SCALE)
         with warnings.catch_warnings():
             # The points travel inside the graph on purpose: scattered data would be lost

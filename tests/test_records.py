@@ -58,6 +58,51 @@ def test_each_bad_row_gets_the_first_failing_reason_and_its_value():
     assert checked["source"].iloc[1] == "patent" and checked["country"].iloc[1] == "FR"
 
 
+cell_text = st.one_of(
+    st.none(),
+    st.sampled_from(["patent", " VC", "Publication ", "fr", " us ", "NA", "", "xx", "Ü"]),
+    st.text(max_size=4),
+    st.integers(-5, 5),
+)
+
+
+@given(st.lists(st.tuples(cell_text, cell_text), min_size=1, max_size=40))
+def test_sources_and_countries_normalise_like_row_by_row_text(cells):
+    # Reference, one row at a time: missing is empty, else stripped text, in the right case.
+    def text(value: object) -> str:
+        return "" if value is None else str(value).strip()
+
+    frame = pd.DataFrame(
+        {
+            "source": pd.Series([c[0] for c in cells], dtype=object),
+            "doc_id": "d",
+            "year": 2020,
+            "lat": 1.0,
+            "lon": 1.0,
+            "country": pd.Series([c[1] for c in cells], dtype=object),
+        }
+    )
+    checked = check(frame)
+    sources = [text(c[0]).lower() for c in cells]
+    countries = [text(c[1]).upper() for c in cells]
+    expected = [
+        "bad source"
+        if s not in ("patent", "publication", "vc")
+        else "missing country"
+        if not c
+        else "bad country"
+        if c not in COUNTRIES
+        else ""
+        for s, c in zip(sources, countries, strict=True)
+    ]
+    assert list(checked["reason"]) == expected
+    assert list(checked["country"]) == countries
+    good = checked["reason"] != "bad source"
+    assert list(checked["source"][good]) == [
+        s for s, e in zip(sources, expected, strict=True) if e != "bad source"
+    ]
+
+
 def test_weight_column_is_used_and_checked():
     frame = pd.DataFrame(
         {
