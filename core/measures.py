@@ -14,7 +14,7 @@ import pandas as pd
 
 from core.overlay import footprint_cells, overlay_clusters
 from core.population import cell_centres
-from core.records import SOURCES, WEIGHT_SCALE
+from core.records import SOURCES, WEIGHT_SCALE, NoUsableRecords
 from core.tiling import geohash_encode, geohash_to_string
 
 #: Output column names of each source's count and share.
@@ -35,7 +35,7 @@ def window_bounds(
     years = np.asarray(years)
     if end_year is None:
         if years.size == 0:
-            raise ValueError("no usable records: cannot choose a year window")
+            raise NoUsableRecords("no usable records: cannot choose a year window")
         end_year = int(years.max())
     if start_year is None:
         start_year = end_year - default_years + 1

@@ -22,6 +22,9 @@ OPTIONAL_COLUMNS = ("lat", "lon", "country", "city", "state", "address", "weight
 # below 2**53, so the clustering kernel's float sums of these integers stay exact.
 WEIGHT_SCALE = 1 << 24
 YEAR_RANGE = (1800, 2200)
+# Text that means "no value" in exports from R, Excel, pandas and databases (compared after
+# stripping and lower-casing). Only coordinates use it: "NA" is also Namibia's code.
+MISSING_WORDS = frozenset({"", "na", "n/a", "#n/a", "nan", "-nan", "null", "#null!", "none", "nil"})
 NO_YEAR = -1
 
 REASONS = (
@@ -70,10 +73,49 @@ YEAR_SPAN = YEAR_RANGE[1] - YEAR_RANGE[0] + 1
 STAT_COLUMNS = ["docs", "rows", "docs_lost", "rows_lost", "weight_lost"]
 
 
+class NoUsableRecords(ValueError):
+    """No input row can be ranked; the message (one line) names the leading reasons."""
+
+
+def leading_reasons(rejected_by_reason: dict[str, int], rows: int, *, top: int = 3) -> str:
+    """The ``top`` most frequent reject reasons with counts and shares of ``rows``."""
+    ranked = sorted(rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    return ", ".join(f"{r} {n:,} ({n / max(rows, 1):.1%})" for r, n in ranked)
+
+
 def missing_columns(columns: Iterable[str]) -> list[str]:
-    """Required columns absent from ``columns``, in contract order."""
+    """Required columns absent from ``columns``, in contract order, then the partner of a
+    lone ``lat`` or ``lon`` (coordinates come in pairs or not at all)."""
     present = set(columns)
-    return [c for c in REQUIRED_COLUMNS if c not in present]
+    missing = [c for c in REQUIRED_COLUMNS if c not in present]
+    if ("lat" in present) != ("lon" in present):
+        missing.append("lon" if "lat" in present else "lat")
+    return missing
+
+
+def _missing_text(values: pd.Series) -> np.ndarray:
+    """Where text values say "no value": empty, blank or one of :data:`MISSING_WORDS`."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    blank = np.array(
+        [isinstance(u, str) and u.strip().lower() in MISSING_WORDS for u in uniques] + [True]
+    )
+    return blank[codes]
+
+
+def coordinates_missing(raw: pd.DataFrame) -> np.ndarray:
+    """Rows whose ``lat`` or ``lon`` is missing: the column is absent, or the value is NaN,
+    None, blank or a missing-value word (:data:`MISSING_WORDS`), in any dtype. Such rows
+    are geocoded; any other value that is not a number is a bad coordinate."""
+    missing = np.zeros(len(raw), bool)
+    for name in ("lat", "lon"):
+        if name not in raw:
+            return np.ones(len(raw), bool)
+        column = raw[name]
+        if pd.api.types.is_numeric_dtype(column):
+            missing |= column.isna().to_numpy()
+        else:
+            missing |= _missing_text(column)
+    return missing
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -101,6 +143,35 @@ def _categorical(codes: np.ndarray, text: np.ndarray) -> pd.Categorical:
 def _raw_text(values: pd.Series) -> pd.Series:
     """Values as text exactly as given; missing values become ``""``."""
     return values.astype("str").fillna("")
+
+
+_PLACE, _COORDINATES = object(), object()
+PLACE_COLUMNS = ("city", "state", "address", "country")
+
+
+def place_text(raw: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The place the ``rows`` name, as one line: their non-empty ``city, state, address,
+    country`` joined by ", " (what a user searches for in rejects and in the summary)."""
+    parts = [
+        raw[c].to_numpy(dtype=object)[rows] if c in raw else np.full(int(rows.sum()), None)
+        for c in PLACE_COLUMNS
+    ]
+    return np.array(
+        [
+            ", ".join(str(v).strip() for v in values if isinstance(v, str) and v.strip())
+            for values in zip(*parts, strict=True)
+        ],
+        dtype=object,
+    )
+
+
+def _coordinates_text(raw: pd.DataFrame) -> np.ndarray:
+    """``lat,lon`` as given (empty where a column is absent), for rejects."""
+    parts = [
+        _raw_text(raw[c]) if c in raw else pd.Series("", index=raw.index, dtype=object)
+        for c in ("lat", "lon")
+    ]
+    return (parts[0] + "," + parts[1]).to_numpy(dtype=object)
 
 
 def _numbers(raw: pd.DataFrame, column: str, n: int) -> np.ndarray:
@@ -148,7 +219,7 @@ def validate_records(
     """
     missing = missing_columns(raw.columns)
     if missing:
-        raise ValueError(f"records lack required column {missing[0]!r}")
+        raise ValueError(f"records lack column {missing[0]!r}")
     n = len(raw)
     codes, uniques = _coded_text(raw["source"])
     lookup = np.array([SOURCES.index(u.lower()) if u.lower() in SOURCES else -1 for u in uniques])
@@ -174,14 +245,7 @@ def validate_records(
             & (year_num >= YEAR_RANGE[0])
             & (year_num <= YEAR_RANGE[1])
         )
-        coords_missing = np.zeros(n, bool)
-        for name in ("lat", "lon"):
-            if name not in raw:
-                coords_missing[:] = True
-            elif pd.api.types.is_numeric_dtype(raw[name]):
-                coords_missing |= raw[name].isna().to_numpy()
-            else:
-                coords_missing |= _text(raw[name]).eq("").to_numpy()
+        coords_missing = coordinates_missing(raw)
         weight_ok = (np.isfinite(weight) & (weight >= 0)) if has_weight else np.ones(n, bool)
 
     method = np.where(coords_missing, 0, 1).astype(np.int8)  # codes of METHOD_DTYPE
@@ -223,24 +287,21 @@ def validate_records(
         ("bad weight", ~weight_ok, raw["weight"] if has_weight else None),
         ("missing country", (country_text == "")[country_code], country),
         ("bad country", ~np.isin(country_text, list(known_countries))[country_code], country),
-        ("not geocoded", coords_missing, None),
-        ("country only", country_only, None),
-        ("bad coordinates", ~coords_ok, None),
+        ("not geocoded", coords_missing, _PLACE),
+        ("country only", country_only, _PLACE),
+        ("bad coordinates", ~coords_ok, _COORDINATES),
     ]
     reason = np.zeros(n, dtype=np.int8)
     value = np.full(n, "", dtype=object)
-    coords_text = None
     # Later checks first, so the first failing check in contract order wins.
     for code, (_, failed, column) in reversed(list(enumerate(checks, start=1))):
         if not failed.any():
             continue
         reason[failed] = code
-        if column is None:
-            if coords_text is None:
-                coords_text = (_raw_text(raw["lat"]) + "," + _raw_text(raw["lon"])).to_numpy(
-                    dtype=object
-                )
-            value[failed] = coords_text[failed]
+        if column is _PLACE:
+            value[failed] = place_text(raw, failed)
+        elif column is _COORDINATES:
+            value[failed] = _coordinates_text(raw)[failed]
         else:
             value[failed] = _raw_text(column[failed]).to_numpy(dtype=object)
 

@@ -136,6 +136,7 @@ def _run(
     quiet: bool,
 ) -> dict[str, Any]:
     from core.gazetteer import GEONAMES_CREDIT, load_cities
+    from core.records import NoUsableRecords
     from core.regions import known_economies
     from flows.inputs import InputError, demo_records, input_fingerprints, read_records
     from flows.population import PopulationSourceError, open_population_grid
@@ -220,12 +221,8 @@ def _run(
                 stages=stages,
                 progress=not quiet and sys.stderr.isatty(),
             )
-        except PopulationSourceError as exc:
+        except (PopulationSourceError, NoUsableRecords) as exc:
             raise InputError(str(exc)) from None
-        except ValueError as exc:
-            if "no usable records" in str(exc):
-                raise InputError(str(exc)) from None
-            raise
     run_id = new_run_id(fingerprint({"inputs": fingerprints or inputs, "parameters": parameters}))
     ranking.summary = {
         "run_id": run_id,
@@ -304,6 +301,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
 
     from core.gazetteer import GEONAMES_CREDIT
     from core.geocoding import geocode
+    from core.records import coordinates_missing
     from flows.config import ConfigError, load_config
     from flows.gazetteer_cache import gazetteer_index
     from flows.inputs import InputError, plan_pieces, read_piece
@@ -325,15 +323,13 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     except (ValueError, *storage_errors()) as exc:
         raise Failure(f"input {input_url}: {describe(exc)}", EXIT_INPUT) from None
     frame = frame.drop(columns=["file", "row"])
-    lacking = np.ones(len(frame), bool)
-    if "lat" in frame and "lon" in frame:
-        frame["lat"] = pd.to_numeric(frame["lat"], errors="coerce").astype(np.float64)
-        frame["lon"] = pd.to_numeric(frame["lon"], errors="coerce").astype(np.float64)
-        lacking = (frame["lat"].isna() | frame["lon"].isna()).to_numpy()
-    else:
-        frame["lat"], frame["lon"] = np.nan, np.nan
-    frame["geocode_method"] = pd.Series(np.where(lacking, "", "given"), dtype=object)
-    frame["geocode_score"] = np.where(lacking, np.nan, 1.0)
+    lacking = coordinates_missing(frame)
+    for column in ("lat", "lon"):
+        given = frame[column] if column in frame else pd.Series(np.nan, index=frame.index)
+        frame[column] = pd.to_numeric(given, errors="coerce").astype(np.float64)
+    unreadable = ~lacking & (frame["lat"].isna() | frame["lon"].isna()).to_numpy()
+    frame["geocode_method"] = pd.Series(np.where(lacking | unreadable, "", "given"), dtype=object)
+    frame["geocode_score"] = np.where(lacking | unreadable, np.nan, 1.0)
     if lacking.any():
         columns = [c for c in ("city", "state", "country", "address") if c in frame]
         found = geocode(frame.loc[lacking, columns], index=gazetteer_index())
@@ -352,6 +348,12 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
         f"{int(lacking.sum()):,} of {len(frame):,} rows geocoded: "
         + ", ".join(f"{m} {n:,}" for m, n in counts.items())
     )
+    if unreadable.any():
+        click.echo(
+            f"{int(unreadable.sum()):,} rows have coordinates that are not numbers: "
+            "written as empty, not geocoded",
+            err=True,
+        )
     click.echo(f"Output: {output_url}")
     click.echo(GEONAMES_CREDIT)
 

@@ -52,6 +52,7 @@ class Config:
     economy_min_share: float
     noise_min_records: int
     top: int
+    warn_rejected_share: float
     storage_options: dict[str, Any] = field(repr=False)
     geocoding: bool
     accept_country_level: bool
@@ -222,6 +223,7 @@ def load_config(
         economy_min_share=float(settings["economy-min-share"]),
         noise_min_records=int(settings["noise-min-records"]),
         top=int(settings["top"]),
+        warn_rejected_share=float(settings["warn-rejected-share"]),
         storage_options=dict(settings["storage-options"]),
         geocoding=bool(settings["geocoding"]["enabled"]),
         accept_country_level=bool(settings["geocoding"]["accept-country-level"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from core.records import (
     CHECKED_COLUMNS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    coordinates_missing,
     missing_columns,
     validate_records,
 )
@@ -86,6 +88,27 @@ def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> li
     return found
 
 
+CSV_CHECKED_LINES = 1000
+
+
+def _csv_header(fh: Any, url: str) -> list[str]:
+    """The CSV's column names, after checking its first lines are as wide as its header:
+    pandas would otherwise take a first column for an index (every value shifted one
+    column) or drop trailing fields."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            head = pd.read_csv(
+                fh, nrows=CSV_CHECKED_LINES, dtype=str, keep_default_na=False, index_col=False
+            )
+        except pd.errors.ParserWarning:
+            raise InputError(
+                f"input {url}: rows have more fields than the header has columns "
+                "(a stray comma or an unquoted value?)"
+            ) from None
+    return head.columns.tolist()
+
+
 def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list[Piece]:
     """Check each input's columns and cut it into partitions.
 
@@ -109,13 +132,19 @@ def plan_pieces(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list
                     sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
             else:
                 with fs.open(path, "rt", compression="infer") as fh:
-                    names = pd.read_csv(fh, nrows=0).columns.tolist()
+                    names = _csv_header(fh, url)
                 sizes = None
         except (ValueError, *storage_errors()) as exc:
             raise InputError(f"input {url}: cannot read {fmt}: {describe(exc)}") from None
         missing = missing_columns(names)
-        if missing:
+        if missing and missing[0] in REQUIRED_COLUMNS:
             raise InputError(f"input {url}: missing required column '{missing[0]}'")
+        if missing:
+            partner = "lat" if missing[0] == "lon" else "lon"
+            raise InputError(
+                f"input {url}: missing column '{missing[0]}' (a file with '{partner}' needs "
+                f"both; without either, rows are geocoded)"
+            )
         columns = tuple(c for c in wanted if c in names)
         if sizes is None:
             pieces.append(Piece(url, fmt, columns, None, 0))
@@ -156,7 +185,9 @@ def read_piece(
     else:
         with fsspec.open(piece.url, "rt", compression="infer", **options) as fh:
             # Everything as text, and "NA" is Namibia, not a missing value.
-            frame = pd.read_csv(fh, dtype=str, keep_default_na=False, usecols=wanted)
+            frame = pd.read_csv(
+                fh, dtype=str, keep_default_na=False, usecols=wanted, index_col=False
+            )
         if rows is not None:
             frame = frame.iloc[rows].reset_index(drop=True)
     name = posixpath.basename(piece.url.rstrip("/"))
@@ -219,12 +250,9 @@ def _read_and_check(
     needed = [c for c in piece.columns if c not in TEXT_ONLY_COLUMNS]
     extra = [c for c in piece.columns if c in TEXT_ONLY_COLUMNS]
     raw = _read_or_fail(piece, storage_options, needed)
-    have_text = np.zeros(len(raw), bool)
+    # Rows without coordinates need their text to be geocoded.
+    have_text = coordinates_missing(raw) if extra else np.zeros(len(raw), bool)
     if extra:
-        if "lat" in raw and "lon" in raw:
-            have_text = (raw["lat"].isna() | raw["lon"].isna()).to_numpy()
-        else:
-            have_text[:] = True
         _attach_text(raw, piece, storage_options, extra, have_text)
     checked = validate_records(
         raw,

@@ -41,11 +41,13 @@ from core.records import (
     SOURCES,
     STAT_KEYS,
     WEIGHT_SCALE,
+    NoUsableRecords,
     aggregate_locations,
     document_stats,
     fractional_weights,
     geocode_counts,
     keyed_rows,
+    leading_reasons,
     location_years,
     rejected_rows,
     window_locations,
@@ -354,6 +356,7 @@ def rank_records(
         rejects, locations, stats, geocoded = wait(progress)
         stats = _sorted_frame(stats, STAT_KEYS)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
+        warnings_ = check_rejects(rejects, stats, warn_share=config.warn_rejected_share)
 
     with stages("window"):
         start, end = window_bounds(
@@ -415,6 +418,7 @@ def rank_records(
 
     window_stats = stats[(stats["year"] >= start) & (stats["year"] <= end)]
     summary = {
+        "warnings": warnings_,
         "window": {"start_year": start, "end_year": end},
         "counts": {
             "rows_read": int(len(rejects) + stats["rows"].sum()),
@@ -448,6 +452,35 @@ def rank_records(
         rejects=rejects,
         summary=summary,
     )
+
+
+def check_rejects(rejects: pd.DataFrame, stats: pd.DataFrame, *, warn_share: float) -> list[str]:
+    """Warnings about rejected rows (also logged); raises when no row is usable.
+
+    Raises
+    ------
+    NoUsableRecords
+        Every row was rejected; the message names the leading reasons.
+    """
+    by_reason = rejects["reason"].astype(str).value_counts().to_dict()
+    rows = int(len(rejects) + stats["rows"].sum())
+    if int(stats["rows"].sum()) == 0:
+        if not rows:
+            raise NoUsableRecords("no usable records: the inputs hold no rows")
+        raise NoUsableRecords(
+            f"no usable records: all {rows:,} rows were rejected: "
+            f"{leading_reasons(by_reason, rows)}"
+        )
+    warnings_ = []
+    if len(rejects) > warn_share * rows:
+        warnings_.append(
+            f"{len(rejects) / rows:.1%} of {rows:,} rows were rejected (more than "
+            f"warn-rejected-share {warn_share:.0%}): {leading_reasons(by_reason, rows)}; "
+            "see rejects.parquet"
+        )
+    for text in warnings_:
+        log.warning("WARNING: %s", text)
+    return warnings_
 
 
 def _geocoding_summary(counts: pd.DataFrame) -> dict[str, Any]:

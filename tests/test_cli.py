@@ -185,7 +185,7 @@ def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     lines = ["source,doc_id,year,lat,lon,country,city,state,address"]
     lines += [f"patent,p{i},2024,45.76,4.84,FR,Lyon,ARA,1 rue X" for i in range(12)]
     # No coordinates and no findable place: geocoded to France only, which is rejected.
-    lines += ["patent,q,2024,,,FR,Qxqxq,ARA,2 rue Y", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
+    lines += ["patent,q,2024,,,FR,Qxqxq,ARA,2 Qyqyq", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
     path = tmp_path / "records.csv"
     path.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out"
@@ -195,7 +195,7 @@ def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     assert list(rejects["reason"]) == ["country only", "bad year"]
     assert list(rejects["geocode_method"]) == ["country", "given"]
     assert list(rejects["row"]) == [12, 13]
-    assert list(rejects["address"]) == ["2 rue Y", ""]
+    assert list(rejects["address"]) == ["2 Qyqyq", ""]
     assert list(rejects["value"])[1] == "20x4"
     assert list(rejects["city"]) == ["Qxqxq", "Lyon"] and set(rejects["file"]) == {"records.csv"}
 
@@ -243,3 +243,17 @@ def test_demo_records_follow_the_geocoding_setting(geocoding):
     assert len(text_rows) > 0
     not_geocoded = (text_rows["reason"].astype(str) == "not geocoded").mean()
     assert not_geocoded == (0.0 if geocoding else 1.0)
+
+
+@pytest.mark.parametrize("env", [{}, {"ICRANK__WINDOW__END_YEAR": "2024"}])
+def test_every_row_rejected_exits_3_naming_the_leading_reason(tmp_path, env):
+    lines = ["source,doc_id,year,country,state,city,lat,lon"]
+    lines += [f"vc,d{i},2014,USA,CA,Qzxqzx{i},," for i in range(9)] + ["vc,x,20x4,US,,,1,1"]
+    path = tmp_path / "rounds.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = invoke("run", "--input", str(path), "--output", str(tmp_path / "o"), env=env)
+    assert result.exit_code == 3, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: no usable records: all 10 rows were rejected: ")
+    assert "bad year 1 (10.0%)" in last and "Traceback" not in result.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from core.population import empty_grid
-from core.records import validate_records
+from core.records import NoUsableRecords, validate_records
 from core.regions import known_economies
 from flows.config import load_config
 from flows.rank import PreviousRun, rank_records
@@ -299,3 +299,28 @@ def test_a_world_without_clusters_still_ranks_and_reports_noise():
     assert list(ranking.noise["records"]) == [6]
     assert ranking.economies.empty
     assert ranking.summary["counts"]["clusters"] == 0
+
+
+def test_many_rejects_warn_with_the_leading_reasons():
+    good = rows("patent", 30, 10.0, 10.0, "CN")
+    bad = [dict(r, country="") for r in rows("patent", 8, 20.0, 20.0, "CN", prefix="x")]
+    bad += [dict(r, year="soon") for r in rows("patent", 2, 20.0, 20.0, "CN", prefix="y")]
+    ranking = run_world(good + bad)
+    (warning,) = ranking.summary["warnings"]
+    assert warning.startswith("25.0% of 40 rows were rejected")
+    assert "missing country 8 (20.0%), bad year 2 (5.0%)" in warning
+    assert run_world(good + bad[:2]).summary["warnings"] == []  # 6 % stays quiet
+    quiet = config_for(**{"warn-rejected-share": 0.3})
+    assert run_world(good + bad, quiet).summary["warnings"] == []
+
+
+@pytest.mark.parametrize("window", [None, {"start-year": 2020, "end-year": 2024}])
+def test_a_world_where_every_row_is_rejected_names_the_leading_reason(window):
+    records = [dict(r, country="ZZ") for r in rows("vc", 5, 10.0, 10.0, "CN")]
+    records += [dict(r, lat=None, lon=None) for r in rows("vc", 3, 10.0, 10.0, "CN", prefix="p")]
+    config = config_for(window=window) if window else config_for()
+    with pytest.raises(NoUsableRecords) as caught:
+        run_world(records, config)
+    assert str(caught.value) == (
+        "no usable records: all 8 rows were rejected: bad country 5 (62.5%), not geocoded 3 (37.5%)"
+    )

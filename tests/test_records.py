@@ -13,6 +13,7 @@ from core.records import (
     WEIGHT_SCALE,
     _country_codes,
     aggregate_locations,
+    coordinates_missing,
     fractional_weights,
     keyed_rows,
     pack_locations,
@@ -56,6 +57,27 @@ def test_each_bad_row_gets_the_first_failing_reason_and_its_value():
     assert list(checked["value"])[2:5] == ["robot", " ", "20.5"]
     assert checked["country"].iloc[0] == "NA"  # Namibia, not a missing value
     assert checked["source"].iloc[1] == "patent" and checked["country"].iloc[1] == "FR"
+
+
+def test_missing_coordinate_words_mean_geocode_this_row_in_any_dtype():
+    words = ["", " ", "NA", "na", "NaN", "NULL", "null", "None", "#N/A", "N/A", "nan", None]
+    text = pd.DataFrame({"lat": words + ["12.5", " 12.5 ", "abc"], "lon": ["1"] * 15})
+    assert coordinates_missing(text).tolist() == [True] * 12 + [False] * 3
+    typed = pd.DataFrame({"lat": [1.0, np.nan, None], "lon": [np.nan, 2.0, 3.0]})
+    assert coordinates_missing(typed).tolist() == [True, True, True]
+    assert coordinates_missing(pd.DataFrame({"city": ["Paris"]})).tolist() == [True]
+    mixed = pd.DataFrame({"lat": pd.Series([1.5, "NULL", "x"], dtype=object), "lon": [1, 2, 3]})
+    assert coordinates_missing(mixed).tolist() == [False, True, False]
+
+
+def test_rows_without_coordinate_columns_are_rejected_with_reasons_not_a_crash():
+    frame = pd.DataFrame(
+        {"source": ["vc", "vc", "robot"], "doc_id": ["a", "b", "c"], "year": ["2020"] * 3}
+    ).assign(country=["FR", "", "FR"], city=["Atlantis", "", ""])
+    checked = check(frame)
+    assert list(checked["reason"]) == ["not geocoded", "missing country", "bad source"]
+    assert list(checked["value"])[:2] == ["Atlantis, FR", ""]
+    assert checked["lat"].isna().all()
 
 
 cell_text = st.one_of(
