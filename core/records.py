@@ -35,6 +35,8 @@ REASONS = (
     "missing country",
     "bad country",
     "not geocoded",
+    "ambiguous place",
+    "state only",
     "country only",
     "bad coordinates",
 )
@@ -123,6 +125,19 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype("str").fillna("").str.strip()
 
 
+def _iso2(text: str, known: frozenset[str]) -> str:
+    """A country as its ISO alpha-2 code: codes as given (upper case), alpha-3 codes, names
+    and Web of Science country words converted; anything else kept for the check."""
+    code = text.upper()
+    if not code or code in known:
+        return code
+    from core.addresses import normalize_name
+    from core.subdivisions import country_names
+
+    hit = country_names().get(normalize_name(text))
+    return hit[0] if hit is not None and hit[0] in known else code
+
+
 def _coded_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Codes into the stripped text of ``values``' distinct values (missing: ``""``).
 
@@ -189,6 +204,7 @@ def validate_records(
     known_countries: frozenset[str],
     geocoder: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     accept_country_level: bool = False,
+    reject_ambiguous: bool = False,
 ) -> pd.DataFrame:
     """Coerce one partition of raw records to the contract and give each bad row a reason.
 
@@ -207,8 +223,12 @@ def validate_records(
         address`` of the rows that lack coordinates but pass the other checks; fills
         their coordinates and, where it was missing, their country.
     accept_country_level : bool
-        Keep rows placed only at their country's centre (otherwise reason
-        ``country only``: they would form false clusters at country centroids).
+        Keep rows placed only at their country's or subdivision's centre (otherwise
+        reasons ``country only`` and ``state only``: they would form false clusters at
+        centroids).
+    reject_ambiguous : bool
+        Reject rows whose place name denotes several places (reason ``ambiguous place``)
+        instead of keeping them at the most populous.
 
     Returns
     -------
@@ -232,7 +252,7 @@ def validate_records(
     lon = _numbers(raw, "lon", n)
     if "country" in raw:
         country_code, country_text = _coded_text(raw["country"])
-        country_text = np.array([c.upper() for c in country_text], dtype=object)
+        country_text = np.array([_iso2(c, known_countries) for c in country_text], dtype=object)
     else:
         country_code, country_text = np.zeros(n, np.int64), np.array([""], dtype=object)
     has_weight = "weight" in raw.columns
@@ -275,9 +295,13 @@ def validate_records(
             coords_missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
     with np.errstate(invalid="ignore"):
         coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-    country_only = (method == METHOD_DTYPE.categories.get_loc("country")) & (
-        not accept_country_level
-    )
+
+    def placed_by(name: str) -> np.ndarray:
+        return method == METHOD_DTYPE.categories.get_loc(name)
+
+    country_only = placed_by("country") & (not accept_country_level)
+    state_only = placed_by("state") & (not accept_country_level)
+    ambiguous = placed_by("ambiguous") & reject_ambiguous
 
     country = pd.Series(_categorical(country_code, country_text))
     checks = [
@@ -288,6 +312,8 @@ def validate_records(
         ("missing country", (country_text == "")[country_code], country),
         ("bad country", ~np.isin(country_text, list(known_countries))[country_code], country),
         ("not geocoded", coords_missing, _PLACE),
+        ("ambiguous place", ambiguous, _PLACE),
+        ("state only", state_only, _PLACE),
         ("country only", country_only, _PLACE),
         ("bad coordinates", ~coords_ok, _COORDINATES),
     ]
@@ -439,6 +465,25 @@ def geocode_counts(checked: pd.DataFrame) -> pd.DataFrame:
             "rows": counts[nonzero].astype(np.int64),
         }
     )
+
+
+# Methods of rows the geocoder could not place at a city: the strings to report.
+UNPLACED_METHODS = ("unmatched", "state", "country")
+
+
+def place_strings(checked: pd.DataFrame) -> pd.DataFrame:
+    """Rows per (method, place text) for rows geocoded ``ambiguous`` or not placed at a
+    city (:data:`UNPLACED_METHODS`), for the summary's most frequent strings."""
+    method = checked["geocode_method"].astype(object).to_numpy()
+    wanted = np.isin(method, [*UNPLACED_METHODS, "ambiguous"])
+    if not wanted.any():
+        return pd.DataFrame(
+            {"method": pd.Series(dtype=object), "text": pd.Series(dtype=object), "rows": []}
+        ).astype({"rows": np.int64})
+    rows = checked[wanted]
+    text = place_text(rows.assign(country=rows["country"].astype(object)), np.ones(len(rows), bool))
+    frame = pd.DataFrame({"method": method[wanted], "text": text, "rows": 1})
+    return frame.groupby(["method", "text"], sort=False).sum().reset_index()
 
 
 def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:

@@ -135,10 +135,17 @@ def _run(
     previous: str | None,
     quiet: bool,
 ) -> dict[str, Any]:
-    from core.gazetteer import GEONAMES_CREDIT, load_cities
+    from core.gazetteer import GAZETTEER_CREDIT, load_cities
     from core.records import NoUsableRecords
     from core.regions import known_economies
-    from flows.inputs import InputError, demo_records, input_fingerprints, read_records
+    from flows.inputs import (
+        Geocoding,
+        InputError,
+        demo_records,
+        input_fingerprints,
+        load_aliases,
+        read_records,
+    )
     from flows.population import PopulationSourceError, open_population_grid
     from flows.publish import (
         check_output,
@@ -166,6 +173,14 @@ def _run(
         with stages("read+validate (plan)"):
             countries = known_economies()
             fingerprints: list[dict[str, Any]] = []
+            geocoding = Geocoding(
+                enabled=config.geocoding.enabled,
+                accept_country_level=config.geocoding.accept_country_level,
+                reject_ambiguous=config.geocoding.reject_ambiguous,
+                aliases=load_aliases(config.geocoding.aliases_url, config.storage_options)
+                if config.geocoding.aliases_url
+                else None,
+            )
             if synthetic:
                 click.echo(SYNTHETIC_NOTICE, err=True)
                 checked = demo_records(
@@ -173,8 +188,7 @@ def _run(
                     seed=config.demo_seed,
                     rounding_deg=config.rounding_deg,
                     countries=countries,
-                    geocoding=config.geocoding,
-                    accept_country_level=config.accept_country_level,
+                    geocoding=geocoding,
                 )
             else:
                 fingerprints = input_fingerprints(inputs, config.storage_options)
@@ -183,8 +197,7 @@ def _run(
                     storage_options=config.storage_options,
                     rounding_deg=config.rounding_deg,
                     countries=countries,
-                    geocoding=config.geocoding,
-                    accept_country_level=config.accept_country_level,
+                    geocoding=geocoding,
                 )
         with stages("previous run"):
             earlier = (
@@ -233,7 +246,7 @@ def _run(
         **ranking.summary,
         "timings": stages.timings,
         "versions": library_versions(),
-        "credits": GEONAMES_CREDIT,
+        "credits": GAZETTEER_CREDIT,
     }
     with stages("publish"):
         files = render_outputs(
@@ -255,7 +268,7 @@ def _run(
 
 
 def _print_result(result: dict[str, Any], *, top: int) -> None:
-    from core.gazetteer import GEONAMES_CREDIT
+    from core.gazetteer import GAZETTEER_CREDIT
 
     ranking = result["ranking"]
     table = ranking.rankings.head(top)
@@ -270,7 +283,7 @@ def _print_result(result: dict[str, Any], *, top: int) -> None:
         change = "" if pd.isna(row.rank_change) else f"  ({int(row.rank_change):+d})"
         click.echo(f"{row.rank:>4}. {row.name} ({row.economies}) score {row.score:.4f}{change}")
     click.echo(f"Outputs: {result['folder']}")
-    click.echo(GEONAMES_CREDIT)
+    click.echo(GAZETTEER_CREDIT)
 
 
 @main.command("geocode")
@@ -299,12 +312,12 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     """Geocode the rows of a record file that lack coordinates, offline (GeoNames)."""
     import fsspec
 
-    from core.gazetteer import GEONAMES_CREDIT
+    from core.gazetteer import GAZETTEER_CREDIT
     from core.geocoding import geocode
     from core.records import coordinates_missing
     from flows.config import ConfigError, load_config
     from flows.gazetteer_cache import gazetteer_index
-    from flows.inputs import InputError, plan_pieces, read_piece
+    from flows.inputs import InputError, load_aliases, plan_pieces, read_piece
     from flows.storage import describe, options_for, storage_errors
 
     try:
@@ -314,6 +327,11 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     if not output_url.lower().endswith((".parquet", ".csv")):
         raise Failure(f"output {output_url}: must end with .parquet or .csv", EXIT_CONFIG)
     try:
+        aliases = (
+            load_aliases(config.geocoding.aliases_url, config.storage_options)
+            if config.geocoding.aliases_url
+            else None
+        )
         pieces = plan_pieces([input_url], config.storage_options)
         frame = pd.concat(
             [read_piece(p, config.storage_options) for p in pieces], ignore_index=True
@@ -332,7 +350,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     frame["geocode_score"] = np.where(lacking | unreadable, np.nan, 1.0)
     if lacking.any():
         columns = [c for c in ("city", "state", "country", "address") if c in frame]
-        found = geocode(frame.loc[lacking, columns], index=gazetteer_index())
+        found = geocode(frame.loc[lacking, columns], index=gazetteer_index(), aliases=aliases)
         for column in ("lat", "lon", "geocode_method", "geocode_score", "country"):
             frame.loc[lacking, column] = found[column].to_numpy()
     try:
@@ -355,7 +373,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
             err=True,
         )
     click.echo(f"Output: {output_url}")
-    click.echo(GEONAMES_CREDIT)
+    click.echo(GAZETTEER_CREDIT)
 
 
 @main.command("demo-data")

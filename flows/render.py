@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
 
-from core.gazetteer import GEONAMES_CREDIT
+from core.gazetteer import GAZETTEER_CREDIT
 
 __all__ = ["SYNTHETIC_BANNER", "render_map_png", "render_report_html"]
 
@@ -817,7 +817,7 @@ def render_report_html(
 
     parts.append(
         "<footer>"
-        f"<p>{_esc(GEONAMES_CREDIT)}</p>"
+        f"<p>{_esc(GAZETTEER_CREDIT)}</p>"
         + (f"<p><strong>{_esc(SYNTHETIC_BANNER)}.</strong></p>" if synthetic else "")
         + "</footer>"
     )

@@ -77,7 +77,7 @@ def test_run_publishes_every_output(embedded_run):
     report = (embedded_run / "report.html").read_text()
     assert "synthetic" in report.lower() and "GeoNames" in report
     # The demo world's address-only rows were geocoded on the workers, and reported.
-    geocoding = summary["geocoding"]
+    geocoding = summary["geocoding"]["per_source"]
     assert sum(g["rows_to_geocode"] for g in geocoding.values()) > 0
     assert all(g["match_rate"] > 0.9 for g in geocoding.values())
     assert "match_rate" in report
@@ -184,7 +184,8 @@ def test_population_grid_from_a_netcdf_url(tmp_path):
 def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     lines = ["source,doc_id,year,lat,lon,country,city,state,address"]
     lines += [f"patent,p{i},2024,45.76,4.84,FR,Lyon,ARA,1 rue X" for i in range(12)]
-    # No coordinates and no findable place: geocoded to France only, which is rejected.
+    # No coordinates and no findable place in its region (ARA, Auvergne-Rhône-Alpes by its
+    # ISO 3166-2 code): placed at the region only, which is rejected.
     lines += ["patent,q,2024,,,FR,Qxqxq,ARA,2 Qyqyq", "vc,v,20x4,45.76,4.84,FR,Lyon,,"]
     path = tmp_path / "records.csv"
     path.write_text("\n".join(lines) + "\n")
@@ -192,8 +193,8 @@ def test_rejects_from_a_file_keep_their_text_fields(tmp_path):
     result = invoke("run", "--input", str(path), "--output", str(out), "--workers", "1")
     assert result.exit_code == 0, result.output
     rejects = pd.read_parquet(only_run(out) / "rejects.parquet")
-    assert list(rejects["reason"]) == ["country only", "bad year"]
-    assert list(rejects["geocode_method"]) == ["country", "given"]
+    assert list(rejects["reason"]) == ["state only", "bad year"]
+    assert list(rejects["geocode_method"]) == ["state", "given"]
     assert list(rejects["row"]) == [12, 13]
     assert list(rejects["address"]) == ["2 Qyqyq", ""]
     assert list(rejects["value"])[1] == "20x4"
@@ -235,7 +236,7 @@ def test_demo_records_follow_the_geocoding_setting(geocoding):
         seed=2025,
         rounding_deg=0.01,
         countries=known_economies(),
-        geocoding=geocoding,
+        geocoding=flows.inputs.Geocoding(enabled=geocoding),
     )
     with dask.config.set(scheduler="sync"):
         frame = checked.compute()
@@ -257,3 +258,43 @@ def test_every_row_rejected_exits_3_naming_the_leading_reason(tmp_path, env):
     assert last.startswith("Error: no usable records: all 10 rows were rejected: ")
     assert "bad year 1 (10.0%)" in last and "Traceback" not in result.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_aliases_ambiguity_and_the_strings_that_need_attention(tmp_path):
+    lines = ["source,doc_id,year,country,state,city"]
+    lines += [f"vc,r{i},2024,US,NC,Research Triangle Park" for i in range(4)]
+    lines += [f"vc,a{i},2024,US,,Arlington" for i in range(3)]
+    lines += [f"vc,m{i},2024,US,CA,Mt View" for i in range(30)]
+    lines += ["vc,q,2024,US,MA,Qzxqzx"]
+    records = tmp_path / "deals.csv"
+    records.write_text("\n".join(lines) + "\n")
+    aliases = tmp_path / "aliases.csv"
+    aliases.write_text(
+        "name,country,state,lat,lon,place\nResearch Triangle Park,US,NC,35.90,-78.86,\n"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"geocoding:\n  aliases-url: {aliases}\n  reject-ambiguous: true\n"
+        "warn-rejected-share: 0.5\n"
+    )
+    out = tmp_path / "out"
+    result = invoke("run", "--input", str(records), "--output", str(out), "--config", str(config))
+    assert result.exit_code == 0, result.output
+    folder = only_run(out)
+    summary = json.loads((folder / "summary.json").read_text())
+    geocoding = summary["geocoding"]
+    assert geocoding["per_source"]["vc"]["by_method"]["alias"] == 4
+    assert geocoding["per_source"]["vc"]["ambiguous_rows"] == 3
+    assert geocoding["most_frequent_ambiguous"] == [
+        {"text": "Arlington, US", "rows": 3, "method": "ambiguous"}
+    ]
+    assert geocoding["most_frequent_unmatched"] == [
+        {"text": "Qzxqzx, MA, US", "rows": 1, "method": "state"}
+    ]
+    rejects = pd.read_parquet(folder / "rejects.parquet")
+    assert sorted(rejects["reason"]) == ["ambiguous place"] * 3 + ["state only"]
+    # a bad alias table stops the run with one line
+    aliases.write_text("name,country,state,lat,lon\nSomewhere,US,Atlantis,1,2\n")
+    result = invoke("run", "--input", str(records), "--output", str(out), "--config", str(config))
+    assert result.exit_code == 3
+    assert "aliases" in result.output and "unknown state 'Atlantis' of US" in result.output

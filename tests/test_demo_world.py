@@ -94,8 +94,12 @@ def test_columns_and_dtypes(world: pd.DataFrame) -> None:
     assert world["lon"].dtype == np.float64
     for col in ("source", "doc_id", "country", "city", "state", "address"):
         assert world[col].dtype == object, col
-    for col in ("source", "doc_id", "country", "state"):
+    for col in ("source", "doc_id", "country"):
         assert world[col].map(type).eq(str).all(), col
+    # a state only where records give one: US postal codes
+    us = world["country"] == "US"
+    assert world.loc[us, "state"].str.fullmatch(r"[A-Z]{2}").all()
+    assert world.loc[~us, "state"].isna().all()
     located = world["lat"].notna()
     assert world.loc[located, "city"].map(type).eq(str).all()
     assert world.loc[located, "address"].isna().all()
@@ -106,7 +110,8 @@ def test_columns_and_dtypes(world: pd.DataFrame) -> None:
 def test_countries_cities_and_states_come_from_the_gazetteer(
     cities: pd.DataFrame, world: pd.DataFrame
 ) -> None:
-    known = set(zip(cities["country"], cities["name"], cities["admin1"], strict=True))
+    state = np.where(cities["country"] == "US", cities["admin1"], None)
+    known = set(zip(cities["country"], cities["name"], state, strict=True))
     located = world[world["lat"].notna()]
     seen = set(zip(located["country"], located["city"], located["state"], strict=True))
     assert seen <= known
@@ -123,8 +128,8 @@ def test_coordinate_ranges_and_scatter_around_city(
     # Each point lies near a gazetteer city of its name (names repeat, so take the nearest).
     sample = world.sample(2000, random_state=0).reset_index(names="row")
     merged = sample.merge(
-        cities.rename(columns={"name": "city", "admin1": "state", "lat": "clat", "lon": "clon"}),
-        on=["country", "city", "state"],
+        cities.rename(columns={"name": "city", "lat": "clat", "lon": "clon"}),
+        on=["country", "city"],
     )
     phi1, phi2 = np.radians(merged["lat"]), np.radians(merged["clat"])
     dlam = np.radians(merged["lon"] - merged["clon"])
@@ -188,13 +193,21 @@ def test_rows_scale_linearly(cities: pd.DataFrame) -> None:
 
 
 def test_activity_is_heavy_tailed(cities: pd.DataFrame, world: pd.DataFrame) -> None:
-    per_city = world.groupby(["country", "city", "state"]).size().sort_values(ascending=False)
+    per_city = (
+        world.groupby(["country", "city", "state"], dropna=False)
+        .size()
+        .sort_values(ascending=False)
+    )
     top = int(np.ceil(0.01 * len(cities)))
     assert per_city.iloc[:top].sum() / len(world) > 0.2
 
     def top_share(source: str) -> float:
         rows = world[world["source"] == source]
-        counts = rows.groupby(["country", "city", "state"]).size().sort_values(ascending=False)
+        counts = (
+            rows.groupby(["country", "city", "state"], dropna=False)
+            .size()
+            .sort_values(ascending=False)
+        )
         return counts.iloc[:top].sum() / len(rows)
 
     # Publications spread out the most, VC deals concentrate the most.

@@ -18,20 +18,12 @@ from click.testing import CliRunner
 from core.regions import known_economies
 from flows.cli import main
 from flows.inputs import InputError, plan_pieces, read_records
+from tests.support import km
 
 ROR = Path(__file__).parent / "data" / "ror_sample.csv"
 # Every way an export says "no coordinate"; each row of the text files carries one.
 MISSING_FORMS = ["", "  ", "NA", "NaN", "NULL", "null", "None", "#N/A", "n/a", "nan"]
 N_ROWS = 60
-
-
-def km(lat1, lon1, lat2, lon2):
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def ror_rows() -> pd.DataFrame:
@@ -168,7 +160,7 @@ def test_run_and_geocode_commands_place_rows_without_coordinates(files, fmt, tmp
     counts = summary["counts"]
     assert counts["rows_read"] == N_ROWS
     assert counts["rejected_by_reason"].get("bad coordinates") == 1
-    geocoding = summary["geocoding"]["publication"]
+    geocoding = summary["geocoding"]["per_source"]["publication"]
     assert geocoding["rows_to_geocode"] == N_ROWS - 6
     assert geocoding["match_rate"] > 0.85
     assert summary["counts"]["clusters"] > 0

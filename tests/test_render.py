@@ -335,11 +335,18 @@ def _summary(*, synthetic: bool) -> dict:
         },
         "versions": {"numpy": "2.0.0", "pandas": "2.2.0"},
         "geocoding": {
-            "patent": {
-                "rows_to_geocode": 2000,
-                "match_rate": 0.9875,
-                "by_method": {"city": 1975, "unmatched": 25},
-            }
+            "per_source": {
+                "patent": {
+                    "rows_to_geocode": 2000,
+                    "match_rate": 0.9875,
+                    "ambiguous_rows": 0,
+                    "by_method": {"exact": 1975, "unmatched": 25},
+                }
+            },
+            "most_frequent_unmatched": [
+                {"text": "Research Triangle Park, NC, US", "rows": 25, "method": "state"}
+            ],
+            "most_frequent_ambiguous": [],
         },
     }
 
@@ -376,7 +383,7 @@ def test_report_is_self_contained_with_the_map_embedded():
     assert match and base64.b64decode(match.group(1)) == PNG_STUB
     assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, re.I)
     assert "http://" not in page and "https://" not in page
-    assert "Gazetteer data: GeoNames (geonames.org), licensed CC BY 4.0." in page
+    assert "Gazetteer data: GeoNames (geonames.org), CC BY 4.0; subdivision names" in page
     assert page == _report()
 
 
@@ -405,6 +412,7 @@ def test_report_gives_geocoding_match_rates_as_percentages():
     assert "<h2>Geocoding</h2>" in section
     assert "98.75 %" in section and "2,000" in section and "1,975" in section
     assert "0.9875" not in page
+    assert "Research Triangle Park, NC, US" in section
 
 
 def test_report_shows_rank_changes():

@@ -105,6 +105,7 @@ def test_interrupted_run_is_incomplete_and_the_next_run_publishes(buckets):
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     (folder,) = run_folders(fs, "rankings/runs")
+    fs.invalidate_cache()  # listings cached while the run was writing
     assert fs.exists(f"{folder}/rankings.csv") and not fs.exists(f"{folder}/manifest.json")
     assert find_previous_run("s3://rankings/runs", storage_options={}) is None
 
