@@ -346,7 +346,7 @@ class _Segment:
 
 _DIGIT = re.compile(r"\d")
 _SEPARATOR = re.compile(r"[,;|/\n\t()\[\]]|\s-\s")
-_PLACE_OR_STREET = ORGANISATION_WORDS | STREET_WORDS
+_ORGANISATION_OR_STREET = ORGANISATION_WORDS | STREET_WORDS
 
 
 def _segments(text: object) -> list[_Segment]:
@@ -376,7 +376,7 @@ def _segments(text: object) -> list[_Segment]:
             kept = [w for w in kept if w not in POSTAL_WORDS]
         if not kept:
             continue
-        kind = 0 if _PLACE_OR_STREET.isdisjoint(kept) else 1
+        kind = 0 if _ORGANISATION_OR_STREET.isdisjoint(kept) else 1
         if (len(kept) == 1 and len(kept[0]) <= 2 and kept[0].isascii()) or (
             not shouting and len(part) <= 44 and _ACRONYM.match(part.strip())
         ):
@@ -486,12 +486,12 @@ def _ngrams(
             if start < 0:
                 continue
             gram = words[start:end]
-            if any(w in ORGANISATION_WORDS or w in STREET_WORDS for w in gram):
+            if not _ORGANISATION_OR_STREET.isdisjoint(gram):
                 continue
             if suffix_only and (
                 start == 0
                 or (words[start - 1] in LINKING_WORDS and not after_postal)
-                or not any(w in ORGANISATION_WORDS or w in STREET_WORDS for w in words[:start])
+                or _ORGANISATION_OR_STREET.isdisjoint(words[:start])
             ):
                 continue
             key = " ".join(gram)
@@ -641,7 +641,7 @@ def _place_after_link(words: list[str]) -> str:
     for n in (3, 2, 1):
         if len(words) > n and words[-n - 1] in ("of", "at", "in", "de", "di", "do", "da"):
             tail = words[-n:]
-            if not any(w in ORGANISATION_WORDS or w in STREET_WORDS for w in tail):
+            if _ORGANISATION_OR_STREET.isdisjoint(tail):
                 return " ".join(tail)
     return ""
 
