@@ -71,6 +71,10 @@ def gazetteer_index(min_population: int = DEFAULT_MIN_POPULATION) -> GazetteerIn
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as fh:
             pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(fh.name, path)
+        # Indexes of other code or data versions are never read again (about 150 MB each).
+        for stale in path.parent.glob(f"gazetteer-{min_population}-*.pickle"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
     except OSError as exc:
         log.debug("gazetteer index not cached: %s", exc)
     return index
