@@ -25,25 +25,16 @@ import os
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
+from benchmarks.geocode_accuracy import haversine_km  # noqa: E402
 from core.geocoding import build_index, geocode  # noqa: E402
 
 DATA = os.path.join(os.path.dirname(__file__), "data", "real_addresses.csv")
 GOALS = {"within_10km": 0.97, "confidently_wrong": 0.005, "ambiguous": 0.02}
 UNSURE = ("ambiguous", "state", "country", "unmatched")
-
-
-def haversine_km(lat1, lon1, lat2, lon2):
-    lat1, lon1, lat2, lon2 = map(np.radians, (lat1, lon1, lat2, lon2))
-    a = (
-        np.sin((lat2 - lat1) / 2) ** 2
-        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 def score(frame: pd.DataFrame) -> dict[str, float]:

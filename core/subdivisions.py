@@ -259,7 +259,8 @@ def _database_subdivision_names(
     chord = 2 * np.sin(MATCH_KM / 6371.0088 / 2)
     countries = set(p_country)
 
-    states, city_state, city_lat, city_lon, city_country = [], [], [], [], []
+    states: list[dict] = []
+    points: list[tuple[int, float, float, str]] = []  # (subdivision, lat, lon, country)
     for info in DataLoader.load_countries():
         iso = info["iso2"]
         if iso not in countries:
@@ -267,24 +268,13 @@ def _database_subdivision_names(
         for state in DataLoader.load_states(iso):
             sid = len(states)
             states.append(state)
-            for city in DataLoader.load_cities(iso, state["state_code"]):
+            # its cities vote, and so does its own point (the only vote of one without cities)
+            for record in [*DataLoader.load_cities(iso, state["state_code"]), state]:
                 try:
-                    lat, lon = float(city["latitude"]), float(city["longitude"])
+                    points.append((sid, float(record["latitude"]), float(record["longitude"]), iso))
                 except (TypeError, ValueError, KeyError):
                     continue
-                city_state.append(sid)
-                city_lat.append(lat)
-                city_lon.append(lon)
-                city_country.append(iso)
-            # the subdivision's own point votes too (the only vote of one without cities)
-            try:
-                lat, lon = float(state["latitude"]), float(state["longitude"])
-            except (TypeError, ValueError, KeyError):
-                continue
-            city_state.append(sid)
-            city_lat.append(lat)
-            city_lon.append(lon)
-            city_country.append(iso)
+    city_state, city_lat, city_lon, city_country = (list(c) for c in zip(*points, strict=True))
     dist, nearest = tree.query(_unit_xyz(np.array(city_lat), np.array(city_lon)), k=1)
     nearest = np.minimum(nearest, len(p_country) - 1)
     city_country_a = np.array(city_country, dtype=object)
