@@ -143,7 +143,6 @@ def _run(
         InputError,
         demo_records,
         input_fingerprints,
-        load_aliases,
         read_records,
     )
     from flows.population import PopulationSourceError, open_population_grid
@@ -173,14 +172,7 @@ def _run(
         with stages("read+validate (plan)"):
             countries = known_economies()
             fingerprints: list[dict[str, Any]] = []
-            geocoding = Geocoding(
-                enabled=config.geocoding.enabled,
-                accept_country_level=config.geocoding.accept_country_level,
-                reject_ambiguous=config.geocoding.reject_ambiguous,
-                aliases=load_aliases(config.geocoding.aliases_url, config.storage_options)
-                if config.geocoding.aliases_url
-                else None,
-            )
+            geocoding = Geocoding.from_params(config.geocoding, config.storage_options)
             if synthetic:
                 click.echo(SYNTHETIC_NOTICE, err=True)
                 checked = demo_records(
@@ -313,11 +305,9 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     import fsspec
 
     from core.gazetteer import GAZETTEER_CREDIT
-    from core.geocoding import geocode
     from core.records import coordinates_missing
     from flows.config import ConfigError, load_config
-    from flows.gazetteer_cache import gazetteer_index
-    from flows.inputs import InputError, load_aliases, plan_pieces, read_piece
+    from flows.inputs import Geocoding, InputError, plan_pieces, read_piece
     from flows.storage import describe, options_for, storage_errors
 
     try:
@@ -327,11 +317,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     if not output_url.lower().endswith((".parquet", ".csv")):
         raise Failure(f"output {output_url}: must end with .parquet or .csv", EXIT_CONFIG)
     try:
-        aliases = (
-            load_aliases(config.geocoding.aliases_url, config.storage_options)
-            if config.geocoding.aliases_url
-            else None
-        )
+        geocoder = Geocoding.from_params(config.geocoding, config.storage_options)
         pieces = plan_pieces([input_url], config.storage_options)
         frame = pd.concat(
             [read_piece(p, config.storage_options) for p in pieces], ignore_index=True
@@ -350,7 +336,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
     frame["geocode_score"] = np.where(lacking | unreadable, np.nan, 1.0)
     if lacking.any():
         columns = [c for c in ("city", "state", "country", "address") if c in frame]
-        found = geocode(frame.loc[lacking, columns], index=gazetteer_index(), aliases=aliases)
+        found = geocoder(frame.loc[lacking, columns])
         for column in ("lat", "lon", "geocode_method", "geocode_score", "country"):
             frame.loc[lacking, column] = found[column].to_numpy()
     try:

@@ -6,7 +6,7 @@ import posixpath
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 import dask.dataframe as dd
@@ -23,6 +23,9 @@ from core.records import (
     validate_records,
 )
 from flows.storage import describe, options_for, storage_errors
+
+if TYPE_CHECKING:
+    from flows.config import GeocodingParams
 from flows.testhooks import pause
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -254,6 +257,24 @@ class Geocoding:
     reject_ambiguous: bool = False
     aliases: pd.DataFrame | None = None
     """``core.geocoding.resolve_aliases`` output, resolved once on the client."""
+
+    @classmethod
+    def from_params(cls, params: GeocodingParams, storage_options: Mapping[str, Any]) -> Geocoding:
+        """The configuration's settings, with its alias table loaded and resolved.
+
+        Raises
+        ------
+        InputError
+            The alias table is unreadable or has a bad row.
+        """
+        return cls(
+            enabled=params.enabled,
+            accept_country_level=params.accept_country_level,
+            reject_ambiguous=params.reject_ambiguous,
+            aliases=load_aliases(params.aliases_url, storage_options)
+            if params.aliases_url
+            else None,
+        )
 
     def __call__(self, places: pd.DataFrame) -> pd.DataFrame:
         # Imported on first use: partitions with coordinates never load the gazetteer index.
