@@ -1,6 +1,6 @@
 """``GeoDBSCAN``: exact, tile-parallel, weighted DBSCAN on the sphere, as a scikit-learn estimator.
 
-The estimator builds a Dask graph (dask collections only; whatever scheduler is active runs it):
+A fit builds a Dask graph (dask collections only; whatever scheduler is active runs it):
 
 1. ``prepare``  one task per input block: validate, give every row its global id, geohash it;
 2. ``plan``     one small reduction per geohash level: count points per prefix, split full tiles;
@@ -10,14 +10,19 @@ The estimator builds a Dask graph (dask collections only; whatever scheduler is 
 6. ``label``    one task per group: global labels of the group's own points.
 
 No task ever receives the whole data set: kernels get their tiles plus halos, the stitcher gets
-components and border reports only.
+components and border reports only. ``fit_together`` fits several models as one graph: their
+plan reductions share one ``dask.compute`` per level and all their kernels one final compute.
+Graph keys are ``dask.base.tokenize`` of the input blocks, the weights and the parameters, so the
+same fit always builds the same keys.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import numbers
-import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from numbers import Integral, Real
 from typing import Any
 
 import dask
@@ -25,14 +30,19 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+from dask.base import tokenize
 from dask.delayed import Delayed, delayed
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn import get_config
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 
 from core.kernel import cluster_tile
 from core.stitch import StitchResult, TileSummary, stitch_clusters
 from core.tiling import (
+    EARTH_RADIUS_KM,
     MAX_GEOHASH_PRECISION,
     TilePlan,
+    TilePlanner,
     assign_halo_tiles,
     assign_own_tiles,
     count_prefixes,
@@ -40,12 +50,14 @@ from core.tiling import (
     geohash_bounds,
     geohash_encode,
     merge_counts,
-    plan_tiles,
 )
 
 _ROW_BITS = 40  # a row id is (block << 40) | row-within-block: sorts like the input order
 _BLOCK_ROWS = 262_144  # rows per block when the input is in memory
 _MIN_TASK_POINTS = 100_000
+
+# Aligned blocks of coordinates and of weights (None: unit weights), possibly lazy.
+_Blocks = tuple[list[Any], list[Any]]
 
 
 def _validate_block(xy: np.ndarray, weight: np.ndarray | None, where: str) -> np.ndarray:
@@ -102,7 +114,9 @@ def _prepare_block(
     }
 
 
-def _count_block(block: dict[str, np.ndarray], level: int, parents, code_precision: int):
+def _count_block(
+    block: dict[str, np.ndarray], level: int, parents: np.ndarray | None, code_precision: int
+) -> tuple[np.ndarray, np.ndarray]:
     return count_prefixes(
         block["code"], code_precision=code_precision, level=level, parents=parents
     )
@@ -213,6 +227,234 @@ def auto_max_precision(eps_rad: float) -> int:
     return best
 
 
+# -- input: one function per kind of X ------------------------------------------------------------
+def _check_columns(X: pd.DataFrame | dd.DataFrame) -> None:
+    missing = {"lat", "lon"} - set(X.columns)
+    if missing:
+        raise ValueError(f"X is missing column(s) {sorted(missing)}; it needs lat, lon")
+
+
+def _array_blocks(X: Any, sample_weight: Any) -> _Blocks:
+    """Blocks of in-memory input: a numpy array or anything ``np.asarray`` takes (lists, ...)."""
+    try:
+        arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"X must be an (n, 2) array of latitude, longitude: {exc}") from None
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, 2)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2) (latitude, longitude); got {arr.shape}")
+    w = None
+    if sample_weight is not None:
+        if isinstance(sample_weight, (da.Array, dd.Series)):
+            sample_weight = sample_weight.compute()
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.ndim != 1 or w.size != arr.shape[0]:
+            raise ValueError(
+                f"sample_weight must have one value per point: got shape {w.shape} for "
+                f"{arr.shape[0]} points"
+            )
+    # Validate eagerly: in-memory input gets its errors before any task runs.
+    _validate_block(arr, w, "")
+    starts = list(range(0, arr.shape[0], _BLOCK_ROWS)) or [0]
+    xs = [arr[s : s + _BLOCK_ROWS] for s in starts]
+    ws = [None if w is None else w[s : s + _BLOCK_ROWS] for s in starts]
+    return xs, ws
+
+
+# Split X and sample_weight into aligned blocks: one function per kind of X, arrays by default.
+_input_blocks = functools.singledispatch(_array_blocks)
+
+
+@_input_blocks.register(pd.DataFrame)
+def _pandas_blocks(X: pd.DataFrame, sample_weight: Any) -> _Blocks:
+    """Blocks of the ``lat``, ``lon`` columns of a pandas DataFrame (in memory, like arrays)."""
+    _check_columns(X)
+    return _array_blocks(X[["lat", "lon"]].to_numpy(dtype=np.float64), sample_weight)
+
+
+@_input_blocks.register(da.Array)
+def _dask_array_blocks(X: da.Array, sample_weight: Any) -> _Blocks:
+    """One block per row chunk of a dask array; weights must be a dask array chunked alike."""
+    if X.ndim != 2 or (not math.isnan(X.shape[1]) and X.shape[1] != 2):
+        raise ValueError(f"X must have shape (n, 2) (latitude, longitude); got {X.shape}")
+    if len(X.chunks[1]) != 1:
+        X = X.rechunk({1: 2})
+    xs = X.to_delayed()[:, 0].tolist()
+    if sample_weight is None:
+        return xs, [None] * len(xs)
+    if not isinstance(sample_weight, da.Array):
+        raise ValueError("sample_weight for a dask array X must be a dask array")
+    if sample_weight.ndim != 1 or sample_weight.chunks[0] != X.chunks[0]:
+        raise ValueError(
+            "sample_weight must be a 1-d dask array with the same row chunks as X "
+            f"({X.chunks[0]}), got {sample_weight.chunks}"
+        )
+    return xs, sample_weight.to_delayed().tolist()
+
+
+@_input_blocks.register(dd.DataFrame)
+def _dask_frame_blocks(X: dd.DataFrame, sample_weight: Any) -> _Blocks:
+    """One block per partition of a dask DataFrame; weights must be partitioned alike."""
+    _check_columns(X)
+    xs = X[["lat", "lon"]].to_delayed()
+    if sample_weight is None:
+        return xs, [None] * len(xs)
+    if isinstance(sample_weight, (dd.Series, dd.DataFrame)):
+        ws = sample_weight.to_delayed()
+    elif isinstance(sample_weight, da.Array):
+        ws = sample_weight.to_delayed().ravel().tolist()
+    else:
+        raise ValueError(
+            "sample_weight for a dask DataFrame must be a dask Series with the same partitions"
+        )
+    if len(ws) != len(xs):
+        raise ValueError(
+            f"sample_weight has {len(ws)} partitions but X has {len(xs)}; they must be aligned"
+        )
+    return xs, ws
+
+
+# -- one model's share of a fit ------------------------------------------------------------------
+@dataclass
+class _Fit:
+    """The graph pieces of one model in a (possibly batched) fit, stage by stage."""
+
+    model: GeoDBSCAN
+    token: str
+    eps_rad: float
+    blocks: list[Delayed]
+    planner: TilePlanner
+
+    @classmethod
+    def start(cls, model: GeoDBSCAN, X: Any, sample_weight: Any) -> _Fit:
+        """Split and check the input, and lay out its ``prepare`` tasks (not run yet)."""
+        eps_rad = eps_to_radians(model.eps_km)
+        precision = model.max_precision or auto_max_precision(eps_rad)
+        xs, ws = _input_blocks(X, sample_weight)
+        # Content tokens (in-memory blocks) or collection names (dask input): the same data and
+        # parameters give the same keys, so repeated fits share work and graphs compare equal.
+        token = tokenize(xs, ws, model.get_params(deep=False))
+        blocks = [
+            delayed(_prepare_block)(
+                x,
+                w,
+                block=i,
+                code_precision=precision,
+                where=f" of partition {i}" if len(xs) > 1 else "",
+                dask_key_name=f"geodbscan-prepare-{token}-{i}",
+            )
+            for i, (x, w) in enumerate(zip(xs, ws, strict=True))
+        ]
+        planner = TilePlanner(
+            max_tile_points=int(model.max_tile_points),
+            max_precision=precision,
+            code_precision=precision,
+            eps_rad=eps_rad,
+            task_points=int(model.max_task_points or max(model.max_tile_points, _MIN_TASK_POINTS)),
+        )
+        return cls(model=model, token=token, eps_rad=eps_rad, blocks=blocks, planner=planner)
+
+    def count_request(self) -> Delayed:
+        """The reduction that answers the planner's current request."""
+        level, parents = self.planner.request
+        parts = [
+            delayed(_count_block)(
+                b,
+                level,
+                parents,
+                self.planner.code_precision,
+                dask_key_name=f"geodbscan-plan-{self.token}-{level}-{i}",
+            )
+            for i, b in enumerate(self.blocks)
+        ]
+        return delayed(merge_counts)(
+            parts, dask_key_name=f"geodbscan-plan-merge-{self.token}-{level}"
+        )
+
+    def label_tasks(self, plan: TilePlan) -> list[Delayed]:
+        """``assign`` -> ``kernel`` -> ``stitch`` -> ``label``: one labelled table per group."""
+        plan.halo_sources  # noqa: B018 (computed once here, then shipped with the plan)
+        n_groups, token = plan.n_groups, self.token
+        split = [
+            delayed(_assign_block, nout=n_groups)(
+                b, plan, dask_key_name=f"geodbscan-assign-{token}-{i}"
+            )
+            for i, b in enumerate(self.blocks)
+        ]
+        kernels = [
+            delayed(_cluster_group, nout=2)(
+                [s[g] for s in split],
+                eps_rad=self.eps_rad,
+                min_samples=self.model.min_samples,
+                dask_key_name=f"geodbscan-kernel-{token}-{g}",
+            )
+            for g in range(n_groups)
+        ]
+        stitched = delayed(_stitch_groups)(
+            [k[1] for k in kernels], dask_key_name=f"geodbscan-stitch-{token}"
+        )
+        return [
+            delayed(_label_group)(k[0], stitched, dask_key_name=f"geodbscan-label-{token}-{g}")
+            for g, k in enumerate(kernels)
+        ]
+
+    def finish(self, plan: TilePlan, groups: Sequence[dict[str, np.ndarray]]) -> None:
+        """Set the model's fitted attributes from the labelled tables of its groups."""
+        model = self.model
+        model.n_tiles_ = plan.n_tiles
+        if not groups:
+            model.labels_ = np.empty(0, np.int64)
+            model.core_sample_indices_ = np.empty(0, np.int64)
+            model.n_clusters_ = 0
+            return
+        rows = np.concatenate([g["row"] for g in groups])
+        labels = np.concatenate([g["label"] for g in groups])
+        core = np.concatenate([g["core"] for g in groups])
+        block = rows >> _ROW_BITS
+        local = rows & ((1 << _ROW_BITS) - 1)
+        offsets = np.concatenate([[0], np.cumsum(np.bincount(block, minlength=len(self.blocks)))])
+        index = offsets[block] + local
+        result = np.full(rows.size, -1, np.int64)
+        result[index] = labels
+        model.labels_ = result
+        model.core_sample_indices_ = np.sort(index[core])
+        model.n_clusters_ = int(result.max()) + 1 if result.size else 0
+
+
+def _fit_all(models: list[GeoDBSCAN], Xs: list[Any], sample_weights: list[Any]) -> None:
+    """Fit models whose parameters are valid, sharing every Dask round trip between them."""
+    fits = [_Fit.start(m, X, w) for m, X, w in zip(models, Xs, sample_weights, strict=True)]
+    if not fits:
+        return
+    persisted = iter(dask.persist(*[b for f in fits for b in f.blocks]))
+    for f in fits:
+        f.blocks = [next(persisted) for _ in f.blocks]
+    # Level by level: the count reductions of every model still splitting tiles in one compute.
+    while pending := [f for f in fits if f.planner.request is not None]:
+        counts = dask.compute(*[f.count_request() for f in pending])
+        for f, (prefixes, n_points) in zip(pending, counts, strict=True):
+            f.planner.feed(prefixes, n_points)
+    plans = [f.planner.plan() for f in fits]
+    # Models without points have no tiles, hence no tasks; the rest run as one graph, flattened
+    # so that each label table goes straight to the caller.
+    tasks = [f.label_tasks(p) if p.n_tiles else [] for f, p in zip(fits, plans, strict=True)]
+    flat = [t for ts in tasks for t in ts]
+    out = dask.compute(*flat) if flat else ()
+    start = 0
+    for f, p, ts in zip(fits, plans, tasks, strict=True):
+        f.finish(p, out[start : start + len(ts)])
+        start += len(ts)
+
+
+# -- the estimator --------------------------------------------------------------------------------
+class _Interval(Interval):
+    """scikit-learn's ``Interval`` that refuses booleans: ``min_samples=True`` is a slip, not 1."""
+
+    def is_satisfied_by(self, val: Any) -> bool:
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
 class GeoDBSCAN(ClusterMixin, BaseEstimator):
     """Exact weighted DBSCAN of points on the sphere, clustered tile by tile on Dask.
 
@@ -237,7 +479,8 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     eps_km : float, default 13.0
-        Neighbourhood radius in kilometres on a sphere of radius 6371.0088 km.
+        Neighbourhood radius in kilometres on a sphere of radius 6371.0088 km; below half the
+        Earth's circumference.
     min_samples : int or float, default 5
         Weight (point count when unweighted) an ε-ball needs for its centre to be core.
     max_tile_points : int, default 200_000
@@ -260,6 +503,10 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
     n_tiles_ : int
         Number of tiles of the plan the fit used.
 
+    See Also
+    --------
+    fit_together : Fit several models as one Dask graph.
+
     Examples
     --------
     >>> import numpy as np
@@ -269,11 +516,19 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
     array([ 0,  0,  0, -1])
     """
 
+    _parameter_constraints: dict = {
+        "eps_km": [_Interval(Real, 0, None, closed="neither")],
+        "min_samples": [_Interval(Real, 0, None, closed="neither")],
+        "max_tile_points": [_Interval(Integral, 1, None, closed="left")],
+        "max_precision": [_Interval(Integral, 1, MAX_GEOHASH_PRECISION, closed="both"), None],
+        "max_task_points": [_Interval(Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         eps_km: float = 13.0,
-        min_samples: float = 5,
         *,
+        min_samples: float = 5,
         max_tile_points: int = 200_000,
         max_precision: int | None = None,
         max_task_points: int | None = None,
@@ -284,107 +539,18 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
         self.max_precision = max_precision
         self.max_task_points = max_task_points
 
-    # -- parameters ---------------------------------------------------------------------------
-    def _check_params(self) -> None:
-        def positive(name: str, value: Any, integral: bool = False) -> None:
-            kinds = numbers.Integral if integral else numbers.Real
-            if isinstance(value, bool) or not isinstance(value, kinds):
-                kind = "an integer" if integral else "a number"
-                raise ValueError(f"{name} must be {kind}, got {value!r}")
-            if not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-        positive("eps_km", self.eps_km)
-        positive("min_samples", self.min_samples)
-        positive("max_tile_points", self.max_tile_points, integral=True)
-        if self.max_task_points is not None:
-            positive("max_task_points", self.max_task_points, integral=True)
-        if self.max_precision is not None:
-            positive("max_precision", self.max_precision, integral=True)
-            if self.max_precision > MAX_GEOHASH_PRECISION:
-                raise ValueError(
-                    f"max_precision must be at most {MAX_GEOHASH_PRECISION}, "
-                    f"got {self.max_precision}"
-                )
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        # An ε-ball of half the circumference or more covers the whole sphere and the halo
+        # bounds (latitude ± ε) stop meaning anything: refuse rather than tile nonsense.
         if eps_to_radians(self.eps_km) >= math.pi:
-            raise ValueError(
-                f"eps_km must be below half the Earth's circumference, got {self.eps_km}"
+            raise InvalidParameterError(
+                f"The 'eps_km' parameter of {type(self).__name__} must be below half the "
+                f"Earth's circumference ({math.pi * EARTH_RADIUS_KM:.1f} km). "
+                f"Got {self.eps_km!r} instead."
             )
 
-    # -- input ---------------------------------------------------------------------------------
-    @staticmethod
-    def _blocks(X: Any, sample_weight: Any) -> tuple[list[Any], list[Any], int | None]:
-        """Split the input into aligned blocks of coordinates and weights (possibly lazy)."""
-        if isinstance(X, dd.DataFrame):
-            missing = {"lat", "lon"} - set(X.columns)
-            if missing:
-                raise ValueError(f"X is missing column(s) {sorted(missing)}; it needs lat, lon")
-            xs = X[["lat", "lon"]].to_delayed()
-            if sample_weight is None:
-                return xs, [None] * len(xs), None
-            if isinstance(sample_weight, (dd.Series, dd.DataFrame)):
-                ws = sample_weight.to_delayed()
-            elif isinstance(sample_weight, da.Array):
-                ws = sample_weight.to_delayed().ravel().tolist()
-            else:
-                raise ValueError(
-                    "sample_weight for a dask DataFrame must be a dask Series with the same "
-                    "partitions"
-                )
-            if len(ws) != len(xs):
-                raise ValueError(
-                    f"sample_weight has {len(ws)} partitions but X has {len(xs)}; "
-                    "they must be aligned"
-                )
-            return xs, ws, None
-        if isinstance(X, da.Array):
-            if X.ndim != 2 or (not math.isnan(X.shape[1]) and X.shape[1] != 2):
-                raise ValueError(f"X must have shape (n, 2) (latitude, longitude); got {X.shape}")
-            if len(X.chunks[1]) != 1:
-                X = X.rechunk({1: 2})
-            xs = X.to_delayed()[:, 0].tolist()
-            if sample_weight is None:
-                return xs, [None] * len(xs), None
-            if isinstance(sample_weight, da.Array):
-                if sample_weight.ndim != 1 or sample_weight.chunks[0] != X.chunks[0]:
-                    raise ValueError(
-                        "sample_weight must be a 1-d dask array with the same row chunks as X "
-                        f"({X.chunks[0]}), got {sample_weight.chunks}"
-                    )
-                return xs, sample_weight.to_delayed().tolist(), None
-            raise ValueError("sample_weight for a dask array X must be a dask array")
-        if isinstance(X, pd.DataFrame):
-            missing = {"lat", "lon"} - set(X.columns)
-            if missing:
-                raise ValueError(f"X is missing column(s) {sorted(missing)}; it needs lat, lon")
-            X = X[["lat", "lon"]].to_numpy(dtype=np.float64)
-        try:
-            arr = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"X must be an (n, 2) array of latitude, longitude: {exc}") from None
-        if arr.ndim == 1 and arr.size == 0:
-            arr = arr.reshape(0, 2)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(f"X must have shape (n, 2) (latitude, longitude); got {arr.shape}")
-        w = None
-        if sample_weight is not None:
-            if isinstance(sample_weight, (da.Array, dd.Series)):
-                sample_weight = sample_weight.compute()
-            w = np.asarray(sample_weight, dtype=np.float64)
-            if w.ndim != 1 or w.size != arr.shape[0]:
-                raise ValueError(
-                    f"sample_weight must have one value per point: got shape {w.shape} for "
-                    f"{arr.shape[0]} points"
-                )
-        # Validate eagerly: in-memory input gets its errors before any task runs.
-        _validate_block(arr, w, "")
-        n = arr.shape[0]
-        starts = list(range(0, n, _BLOCK_ROWS)) or [0]
-        xs = [arr[s : s + _BLOCK_ROWS] for s in starts]
-        ws = [None if w is None else w[s : s + _BLOCK_ROWS] for s in starts]
-        return xs, ws, n
-
-    # -- fit -----------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: None = None, sample_weight: Any = None) -> GeoDBSCAN:
         """Cluster points.
 
@@ -401,98 +567,54 @@ class GeoDBSCAN(ClusterMixin, BaseEstimator):
         -------
         self
         """
-        self._check_params()
-        eps_rad = eps_to_radians(self.eps_km)
-        max_precision = self.max_precision or auto_max_precision(eps_rad)
-        code_precision = max(max_precision, 1)
-        xs, ws, _ = self._blocks(X, sample_weight)
-        token = uuid.uuid4().hex[:12]
-
-        blocks = [
-            delayed(_prepare_block)(
-                x,
-                w,
-                block=i,
-                code_precision=code_precision,
-                where=f" of partition {i}" if len(xs) > 1 else "",
-                dask_key_name=f"geodbscan-prepare-{token}-{i}",
-            )
-            for i, (x, w) in enumerate(zip(xs, ws, strict=True))
-        ]
-        blocks = list(dask.persist(*blocks))
-
-        def count_level(level: int, parents: np.ndarray | None):
-            parts = [
-                delayed(_count_block)(
-                    b,
-                    level,
-                    parents,
-                    code_precision,
-                    dask_key_name=f"geodbscan-plan-{token}-{level}-{i}",
-                )
-                for i, b in enumerate(blocks)
-            ]
-            return delayed(merge_counts)(
-                parts, dask_key_name=f"geodbscan-plan-merge-{token}-{level}"
-            ).compute()
-
-        plan = plan_tiles(
-            count_level,
-            max_tile_points=int(self.max_tile_points),
-            max_precision=max_precision,
-            code_precision=code_precision,
-            eps_rad=eps_rad,
-            task_points=int(self.max_task_points or max(self.max_tile_points, _MIN_TASK_POINTS)),
-        )
-        self.n_tiles_ = plan.n_tiles
-        if plan.n_tiles == 0:
-            return self._set_result(np.empty(0, np.int64), np.empty(0, np.int64), 0)
-        plan.halo_sources  # noqa: B018 (computed once here, then shipped with the plan)
-
-        stitched, groups = self._build_graph(blocks, plan, eps_rad, token)
-        out = dask.compute(*groups)
-        rows = np.concatenate([g["row"] for g in out])
-        labels = np.concatenate([g["label"] for g in out])
-        core = np.concatenate([g["core"] for g in out])
-        block = rows >> _ROW_BITS
-        local = rows & ((1 << _ROW_BITS) - 1)
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(block, minlength=len(blocks)))])
-        index = offsets[block] + local
-        result = np.full(rows.size, -1, np.int64)
-        result[index] = labels
-        n_clusters = int(result.max()) + 1 if result.size else 0
-        return self._set_result(result, np.sort(index[core]), n_clusters)
-
-    def _build_graph(
-        self, blocks: list[Delayed], plan: TilePlan, eps_rad: float, token: str
-    ) -> tuple[Delayed, list[Delayed]]:
-        n_groups = plan.n_groups
-        split = [
-            delayed(_assign_block, nout=n_groups)(
-                b, plan, dask_key_name=f"geodbscan-assign-{token}-{i}"
-            )
-            for i, b in enumerate(blocks)
-        ]
-        kernels = [
-            delayed(_cluster_group, nout=2)(
-                [s[g] for s in split],
-                eps_rad=eps_rad,
-                min_samples=self.min_samples,
-                dask_key_name=f"geodbscan-kernel-{token}-{g}",
-            )
-            for g in range(n_groups)
-        ]
-        stitched = delayed(_stitch_groups)(
-            [k[1] for k in kernels], dask_key_name=f"geodbscan-stitch-{token}"
-        )
-        groups = [
-            delayed(_label_group)(k[0], stitched, dask_key_name=f"geodbscan-label-{token}-{g}")
-            for g, k in enumerate(kernels)
-        ]
-        return stitched, groups
-
-    def _set_result(self, labels: np.ndarray, core: np.ndarray, n_clusters: int) -> GeoDBSCAN:
-        self.labels_ = labels
-        self.core_sample_indices_ = core
-        self.n_clusters_ = n_clusters
+        _fit_all([self], [X], [sample_weight])
         return self
+
+
+def fit_together(
+    models: Sequence[GeoDBSCAN], Xs: Sequence[Any], sample_weights: Sequence[Any] | None = None
+) -> list[GeoDBSCAN]:
+    """Fit several ``GeoDBSCAN`` models, each on its own data, as one Dask graph.
+
+    Each model ends up exactly as ``model.fit(X, sample_weight=w)`` would leave it, but the
+    models share every round trip to the scheduler: one ``persist`` of all prepared blocks, one
+    ``dask.compute`` per planning level holding the count reductions of every model still
+    splitting tiles, and one final ``dask.compute`` holding every model's kernels, stitch and
+    labels, which the scheduler interleaves.
+
+    Parameters
+    ----------
+    models : sequence of GeoDBSCAN
+        The models to fit; their parameters are validated first, all before any work starts.
+    Xs : sequence
+        One input per model, of any kind ``GeoDBSCAN.fit`` takes (may hold no points).
+    sample_weights : sequence, optional
+        One ``sample_weight`` (or None) per model. Default: unit weights everywhere.
+
+    Returns
+    -------
+    list of GeoDBSCAN
+        The fitted models, in the order given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> paris = np.array([[48.85, 2.35], [48.86, 2.34], [48.84, 2.36]])
+    >>> a, b = fit_together([GeoDBSCAN(5, min_samples=2), GeoDBSCAN(1, min_samples=2)],
+    ...                     [paris, np.empty((0, 2))])
+    >>> a.labels_, b.labels_
+    (array([0, 0, 0]), array([], dtype=int64))
+    """
+    models, Xs = list(models), list(Xs)
+    weights = [None] * len(models) if sample_weights is None else list(sample_weights)
+    if not len(models) == len(Xs) == len(weights):
+        raise ValueError(
+            f"fit_together needs one X and one sample_weight per model: got {len(models)} "
+            f"models, {len(Xs)} X and {len(weights)} sample_weight"
+        )
+    # What GeoDBSCAN.fit's @_fit_context does, for every model before any of them starts.
+    if not get_config()["skip_parameter_validation"]:
+        for model in models:
+            model._validate_params()
+    _fit_all(models, Xs, weights)
+    return models

@@ -44,7 +44,8 @@ def _frame(records: list[dict[str, Any]], *, alternates: bool) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def load_cities(min_population: int = 15000) -> pd.DataFrame:
-    """GeoNames cities of at least ``min_population`` inhabitants.
+    """GeoNames cities above ``min_population`` inhabitants, with the capitals and seats of
+    government of any size that GeoNames' city files hold.
 
     Parameters
     ----------

@@ -14,18 +14,31 @@ import pandas as pd
 
 from core.overlay import footprint_cells, overlay_clusters
 from core.population import cell_centres
-from core.records import SOURCES, WEIGHT_SCALE, NoUsableRecords
+from core.records import WEIGHT_SCALE, NoUsableRecords
+from core.sources import COUNT_COLUMNS, PER_MILLION_COLUMNS, SHARE_COLUMNS, SOURCES
 from core.tiling import geohash_encode, geohash_to_string
 
-#: Output column names of each source's count and share.
-COUNT_COLUMNS = {"patent": "patents", "publication": "publications", "vc": "vc_deals"}
-SHARE_COLUMNS = {"patent": "share_patents", "publication": "share_publications", "vc": "share_vc"}
-PER_MILLION_COLUMNS = {
-    "patent": "patents_per_million",
-    "publication": "publications_per_million",
-    "vc": "vc_per_million",
-}
 CLUSTER_ID_PRECISION = 7
+#: Columns of the published rankings, in order.
+RANKING_COLUMNS = [
+    "rank",
+    "cluster_id",
+    "name",
+    "economies",
+    "world_region",
+    *COUNT_COLUMNS.values(),
+    *SHARE_COLUMNS.values(),
+    "score",
+    "population",
+    *PER_MILLION_COLUMNS.values(),
+    "intensity",
+    "intensity_rank",
+    "lat",
+    "lon",
+    "previous_rank",
+    "rank_change",
+    "new_entrant",
+]
 
 
 def window_bounds(
@@ -388,3 +401,42 @@ def concentration(rankings: pd.DataFrame, *, leaders: tuple[int, ...] = (1, 2, 1
             f"top{k}": float(rankings.loc[rankings["rank"] <= k, column].sum()) for k in leaders
         }
     return out
+
+
+def map_locations(
+    located: pd.DataFrame, members: pd.DataFrame, *, rounding_deg: float
+) -> pd.DataFrame:
+    """Every rounded location (all sources together) for the map, with its cluster.
+
+    Parameters
+    ----------
+    located : pandas.DataFrame
+        ``place, ilat, ilon, w`` rows in the window.
+    members : pandas.DataFrame
+        :func:`cluster_members` rows with ``place`` and ``cluster_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lat, lon, activity`` (documents, all sources) and ``cluster_id`` (missing outside
+        clusters), one row per distinct place in place order.
+    """
+    place = located["place"].to_numpy()
+    places, first, inverse = np.unique(place, return_index=True, return_inverse=True)
+    activity = np.bincount(inverse, weights=located["w"].to_numpy(np.float64))
+    member_places = members.drop_duplicates("place").sort_values("place")
+    at = np.searchsorted(member_places["place"].to_numpy(), places)
+    at = np.minimum(at, max(len(member_places) - 1, 0))
+    ids = member_places["cluster_id"].to_numpy(dtype=object)
+    inside = ids[at] if len(ids) else np.full(len(places), None, dtype=object)
+    inside = np.where(
+        member_places["place"].to_numpy()[at] == places if len(ids) else False, inside, None
+    )
+    return pd.DataFrame(
+        {
+            "lat": located["ilat"].to_numpy()[first] * rounding_deg,
+            "lon": located["ilon"].to_numpy()[first] * rounding_deg,
+            "activity": activity / WEIGHT_SCALE,
+            "cluster_id": inside,
+        }
+    )

@@ -115,3 +115,48 @@ def match_previous(current: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
         taken_prev.add(pid)
         matched.append((cid, pid, int(n)))
     return pd.DataFrame(matched, columns=["cluster_id", "previous_cluster_id", "overlap"])
+
+
+def rank_changes(
+    ranked: pd.DataFrame,
+    footprints: pd.DataFrame,
+    previous_rankings: pd.DataFrame | None,
+    previous_footprints: pd.DataFrame | None,
+    *,
+    top: int,
+) -> pd.DataFrame:
+    """Year over year: each cluster's previous rank, rank change and new-entrant flag.
+
+    Parameters
+    ----------
+    ranked : pandas.DataFrame
+        This edition's clusters with ``cluster_id`` and ``rank``.
+    footprints : pandas.DataFrame
+        This edition's ``cluster_id, cell_lat, cell_lon``.
+    previous_rankings, previous_footprints : pandas.DataFrame or None
+        The same tables of the earlier edition; None when there is none.
+    top : int
+        Size of the published list: a cluster ranked ``<= top`` now that was not in the
+        earlier top ``top`` (or did not exist) is a new entrant.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ranked`` with nullable ``previous_rank`` and ``rank_change`` (positive: moved up)
+        and ``new_entrant``; all missing without an earlier edition.
+    """
+    out = ranked.copy()
+    out["previous_rank"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["rank_change"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    out["new_entrant"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    if previous_rankings is None or previous_footprints is None:
+        return out
+    matched = match_previous(footprints, previous_footprints)
+    prev_rank = previous_rankings.set_index("cluster_id")["rank"]
+    matched["previous_rank"] = prev_rank.reindex(matched["previous_cluster_id"]).to_numpy()
+    by_id = matched.set_index("cluster_id")["previous_rank"]
+    out["previous_rank"] = pd.array(by_id.reindex(out["cluster_id"]).to_numpy(), dtype="Int64")
+    out["rank_change"] = out["previous_rank"] - out["rank"]
+    was_top = (out["previous_rank"] <= top).fillna(False).to_numpy(bool)
+    out["new_entrant"] = pd.array((out["rank"] <= top).to_numpy() & ~was_top, dtype="boolean")
+    return out

@@ -7,14 +7,15 @@ in the flow is exact and independent of partitioning and worker count.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from core.geocoding import METHODS
 from core.hashing import hash_text
+from core.sources import SOURCES
 
-SOURCES = ("patent", "publication", "vc")
 REQUIRED_COLUMNS = ("source", "doc_id", "year")
 # Without lat/lon a row is geocoded from country, city, state and address.
 OPTIONAL_COLUMNS = ("lat", "lon", "country", "city", "state", "address", "weight")
@@ -197,6 +198,88 @@ def _numbers(raw: pd.DataFrame, column: str, n: int) -> np.ndarray:
     return values.to_numpy(dtype=np.float64, na_value=np.nan).copy()
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where each row of a raw table is: given coordinates, else the geocoder's answer."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    method: np.ndarray
+    """Codes of ``METHOD_DTYPE``: "" (not placed), "given", or the geocoder's method."""
+    score: np.ndarray
+    country: np.ndarray
+    """The economy the geocoder placed a row in (upper case), "" where not geocoded."""
+    missing: np.ndarray
+    """Rows still without coordinates."""
+
+
+def place_rows(
+    raw: pd.DataFrame,
+    *,
+    geocoder: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    eligible: np.ndarray | None = None,
+) -> Placement:
+    """Coordinates of each row: as given (text that is not a number becomes NaN), and from
+    ``geocoder`` for the rows that lack them (only ``eligible`` ones, if given)."""
+    n = len(raw)
+    lat = _numbers(raw, "lat", n)
+    lon = _numbers(raw, "lon", n)
+    missing = coordinates_missing(raw)
+    method = np.where(missing, 0, 1).astype(np.int8)
+    score = np.where(missing, np.nan, 1.0)
+    country = np.full(n, "", dtype=object)
+    need = missing if eligible is None else missing & eligible
+    if geocoder is not None and need.any():
+        places = pd.DataFrame(
+            {
+                c: (raw[c][need].to_numpy(dtype=object) if c in raw else None)
+                for c in ("city", "state", "country", "address")
+            }
+        )
+        found = geocoder(places)
+        lat[need] = found["lat"].to_numpy(np.float64)
+        lon[need] = found["lon"].to_numpy(np.float64)
+        method[need] = pd.Categorical(
+            found["geocode_method"].to_numpy(dtype=object), dtype=METHOD_DTYPE
+        ).codes
+        score[need] = found["geocode_score"].to_numpy(np.float64)
+        country[need] = _text(found["country"]).str.upper().to_numpy(dtype=object)
+        missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
+    return Placement(lat=lat, lon=lon, method=method, score=score, country=country, missing=missing)
+
+
+def geocoded_table(
+    raw: pd.DataFrame, geocoder: Callable[[pd.DataFrame], pd.DataFrame]
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """``raw`` with every row that lacks coordinates geocoded (``icrank geocode``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``raw`` with float ``lat``, ``lon``, ``geocode_method`` ("given", the geocoder's
+        method, or "" where given coordinates are not numbers), ``geocode_score``, and
+        ``country`` filled where the geocoder placed a row.
+    geocoded, unreadable : numpy.ndarray of bool
+        Rows that lacked coordinates; rows whose given coordinates are not numbers.
+    """
+    placed = place_rows(raw, geocoder=geocoder)
+    lacking = coordinates_missing(raw)
+    unreadable = ~lacking & (np.isnan(placed.lat) | np.isnan(placed.lon))
+    method = pd.Categorical.from_codes(placed.method, dtype=METHOD_DTYPE).astype(object)
+    table = raw.assign(
+        lat=placed.lat,
+        lon=placed.lon,
+        geocode_method=np.where(unreadable, "", np.asarray(method, dtype=object)),
+        geocode_score=np.where(unreadable, np.nan, placed.score),
+    )
+    if lacking.any():
+        if "country" not in table:
+            table["country"] = None
+        filled = lacking & (placed.country != "")
+        table.loc[filled, "country"] = placed.country[filled]
+    return table, lacking, unreadable
+
+
 def validate_records(
     raw: pd.DataFrame,
     *,
@@ -248,8 +331,6 @@ def validate_records(
     year_num = pd.to_numeric(raw["year"], errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
-    lat = _numbers(raw, "lat", n)
-    lon = _numbers(raw, "lon", n)
     if "country" in raw:
         country_code, country_text = _coded_text(raw["country"])
         country_text = np.array([_iso2(c, known_countries) for c in country_text], dtype=object)
@@ -265,34 +346,21 @@ def validate_records(
             & (year_num >= YEAR_RANGE[0])
             & (year_num <= YEAR_RANGE[1])
         )
-        coords_missing = coordinates_missing(raw)
         weight_ok = (np.isfinite(weight) & (weight >= 0)) if has_weight else np.ones(n, bool)
 
-    method = np.where(coords_missing, 0, 1).astype(np.int8)  # codes of METHOD_DTYPE
-    score = np.where(coords_missing, np.nan, 1.0)
-    if geocoder is not None:
-        need = coords_missing & (source_code >= 0) & doc_id.ne("").to_numpy() & year_ok & weight_ok
-        if need.any():
-            places = pd.DataFrame(
-                {
-                    c: (raw[c][need].to_numpy(dtype=object) if c in raw else None)
-                    for c in ("city", "state", "country", "address")
-                }
-            )
-            found = geocoder(places)
-            lat[need] = found["lat"].to_numpy(np.float64)
-            lon[need] = found["lon"].to_numpy(np.float64)
-            method[need] = pd.Categorical(
-                found["geocode_method"].to_numpy(dtype=object), dtype=METHOD_DTYPE
-            ).codes
-            score[need] = found["geocode_score"].to_numpy(np.float64)
-            inferred = _text(found["country"]).str.upper().to_numpy(dtype=object)
-            fill = (country_text[country_code[need]] == "") & (inferred != "")
-            if fill.any():
-                added, added_text = pd.factorize(inferred[fill])
-                country_code[np.flatnonzero(need)[fill]] = len(country_text) + added
-                country_text = np.r_[country_text, np.asarray(added_text, dtype=object)]
-            coords_missing[need] = np.isnan(lat[need]) | np.isnan(lon[need])
+    # Only rows that pass the other checks are worth geocoding.
+    placed = place_rows(
+        raw,
+        geocoder=geocoder,
+        eligible=(source_code >= 0) & doc_id.ne("").to_numpy() & year_ok & weight_ok,
+    )
+    lat, lon, method, score = placed.lat, placed.lon, placed.method, placed.score
+    coords_missing = placed.missing
+    fill = (country_text[country_code] == "") & (placed.country != "")
+    if fill.any():
+        added, added_text = pd.factorize(placed.country[fill])
+        country_code[fill] = len(country_text) + added
+        country_text = np.r_[country_text, np.asarray(added_text, dtype=object)]
     with np.errstate(invalid="ignore"):
         coords_ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
 
@@ -374,6 +442,11 @@ def validate_records(
         }
     )
     return out
+
+
+def checked_meta() -> pd.DataFrame:
+    """Empty frame with the dtypes of :func:`validate_records`'s output."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CHECKED_COLUMNS.items()})
 
 
 def rejected_rows(checked: pd.DataFrame) -> pd.DataFrame:
@@ -612,6 +685,12 @@ def aggregate_locations(rows: pd.DataFrame) -> pd.DataFrame:
             "rows": np.diff(np.r_[starts, len(key)]).astype(np.int64),
         }
     )
+
+
+def sorted_stats(stats: pd.DataFrame) -> pd.DataFrame:
+    """:func:`document_stats` sums in (source, year) order, sources in table order."""
+    stats = stats.assign(source=pd.Categorical(stats["source"].astype(object), categories=SOURCES))
+    return stats.sort_values(STAT_KEYS, kind="stable", ignore_index=True)
 
 
 def location_years(locations: pd.DataFrame) -> np.ndarray:

@@ -237,6 +237,109 @@ class TilePlan:
         ]
 
 
+class TilePlanner:
+    """``plan_tiles`` one level at a time, for callers that count several data sets together.
+
+    The planner never touches data: ``request`` names the counts it needs next, ``feed`` hands
+    them over, and ``plan`` returns the finished plan once ``request`` is ``None``. A caller that
+    plans several data sets can so gather every pending level's counts into one reduction.
+
+    Parameters
+    ----------
+    max_tile_points : int
+        Target number of own points per tile, and per task group.
+    max_precision : int
+        Longest prefix a tile may have.
+    code_precision : int
+        Precision of the point codes the plan will be matched against.
+    eps_rad : float
+        The clustering radius, kept with the plan to size halos.
+    task_points : int, optional
+        Consecutive tiles are grouped into one task until it owns about this many points
+        (default ``max_tile_points``).
+
+    Examples
+    --------
+    >>> codes = geohash_encode(np.array([48.85, 48.86, -33.9]), np.array([2.35, 2.34, 18.4]),
+    ...                        precision=4)
+    >>> planner = TilePlanner(max_tile_points=1, max_precision=2, code_precision=4, eps_rad=0.01)
+    >>> while planner.request is not None:
+    ...     level, parents = planner.request
+    ...     planner.feed(*count_prefixes(codes, code_precision=4, level=level, parents=parents))
+    >>> planner.plan().n_tiles
+    2
+    """
+
+    def __init__(
+        self,
+        *,
+        max_tile_points: int,
+        max_precision: int,
+        code_precision: int,
+        eps_rad: float,
+        task_points: int | None = None,
+    ) -> None:
+        if max_tile_points < 1:
+            raise ValueError(f"max_tile_points must be >= 1, got {max_tile_points}")
+        _check_precision(max_precision)
+        if max_precision > code_precision:
+            raise ValueError("max_precision cannot exceed code_precision")
+        self.max_tile_points = max_tile_points
+        self.max_precision = max_precision
+        self.code_precision = code_precision
+        self.eps_rad = eps_rad
+        self.task_points = task_points
+        self._request: tuple[int, np.ndarray | None] | None = (1, None)
+        self._prefixes: list[np.ndarray] = []
+        self._precisions: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+
+    @property
+    def request(self) -> tuple[int, np.ndarray | None] | None:
+        """``(level, parents)`` of the counts needed next; ``None`` once the plan is complete.
+
+        ``parents`` restricts the count to children of those prefixes (``None``: all points).
+        """
+        return self._request
+
+    def feed(self, prefixes: np.ndarray, counts: np.ndarray) -> None:
+        """Take the counts of the requested level and decide which prefixes to split.
+
+        Parameters
+        ----------
+        prefixes, counts : numpy.ndarray of int64
+            Sorted occupied prefixes of the requested level (children of its ``parents``) and
+            their point counts, as ``count_prefixes`` or ``merge_counts`` return them.
+        """
+        if self._request is None:
+            raise RuntimeError("the tile plan is complete; it needs no more counts")
+        level = self._request[0]
+        split = (counts > self.max_tile_points) & (level < self.max_precision)
+        keep = ~split
+        self._prefixes.append(prefixes[keep])
+        self._precisions.append(np.full(int(keep.sum()), level, dtype=np.int64))
+        self._counts.append(counts[keep])
+        self._request = (level + 1, prefixes[split]) if split.any() else None
+
+    def plan(self) -> TilePlan:
+        """The finished plan: kept prefixes of every level in Z-order, grouped into tasks."""
+        if self._request is not None:
+            raise RuntimeError(f"the tile plan still needs the counts of level {self._request[0]}")
+        prefix = np.concatenate(self._prefixes)
+        precision = np.concatenate(self._precisions)
+        count = np.concatenate(self._counts)
+        order = np.argsort(prefix << (5 * (self.code_precision - precision)), kind="stable")
+        prefix, precision, count = prefix[order], precision[order], count[order]
+        return TilePlan(
+            code_precision=self.code_precision,
+            prefix=prefix,
+            precision=precision,
+            count=count,
+            group=_group_consecutive(count, target=self.task_points or self.max_tile_points),
+            eps_rad=self.eps_rad,
+        )
+
+
 def plan_tiles(
     count_level: Callable[[int, np.ndarray | None], tuple[np.ndarray, np.ndarray]],
     *,
@@ -251,7 +354,7 @@ def plan_tiles(
     Starting from the 32 one-character geohashes, every prefix that owns more than
     ``max_tile_points`` points is replaced by its 32 children, level by level, until no prefix is
     too full or ``max_precision`` is reached (a pile of duplicate points stops there). Only
-    occupied prefixes become tiles.
+    occupied prefixes become tiles. ``TilePlanner`` is the same algorithm, one level per call.
 
     Parameters
     ----------
@@ -271,40 +374,21 @@ def plan_tiles(
     task_points : int, optional
         Consecutive tiles are grouped into one task until it owns about this many points
         (default ``max_tile_points``).
+
+    Returns
+    -------
+    TilePlan
     """
-    if max_tile_points < 1:
-        raise ValueError(f"max_tile_points must be >= 1, got {max_tile_points}")
-    _check_precision(max_precision)
-    if max_precision > code_precision:
-        raise ValueError("max_precision cannot exceed code_precision")
-    prefixes: list[np.ndarray] = []
-    precisions: list[np.ndarray] = []
-    counts: list[np.ndarray] = []
-    level, parents = 1, None
-    while True:
-        pref, cnt = count_level(level, parents)
-        split = (cnt > max_tile_points) & (level < max_precision)
-        keep = ~split
-        prefixes.append(pref[keep])
-        precisions.append(np.full(int(keep.sum()), level, dtype=np.int64))
-        counts.append(cnt[keep])
-        if not split.any():
-            break
-        parents = pref[split]
-        level += 1
-    prefix = np.concatenate(prefixes)
-    precision = np.concatenate(precisions)
-    count = np.concatenate(counts)
-    order = np.argsort(prefix << (5 * (code_precision - precision)), kind="stable")
-    prefix, precision, count = prefix[order], precision[order], count[order]
-    return TilePlan(
+    planner = TilePlanner(
+        max_tile_points=max_tile_points,
+        max_precision=max_precision,
         code_precision=code_precision,
-        prefix=prefix,
-        precision=precision,
-        count=count,
-        group=_group_consecutive(count, target=task_points or max_tile_points),
         eps_rad=eps_rad,
+        task_points=task_points,
     )
+    while planner.request is not None:
+        planner.feed(*count_level(*planner.request))
+    return planner.plan()
 
 
 def _group_consecutive(count: np.ndarray, *, target: int) -> np.ndarray:

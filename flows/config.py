@@ -16,14 +16,14 @@ from typing import Any
 
 import yaml
 
+from core.sources import SOURCES
+from flows.errors import ConfigError
+
 ENV_PREFIX = "ICRANK__"
-SOURCES = ("patent", "publication", "vc")
 REDACTED = "***"
+# Sections that do not change a ranking (its run id and manifest leave them out).
+RUNTIME_KEYS = ("dask",)
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|session|auth", re.IGNORECASE)
-
-
-class ConfigError(ValueError):
-    """A configuration value a user gave is unusable; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,8 @@ class Config:
     top: int
     warn_rejected_share: float
     storage_options: dict[str, Any] = field(repr=False)
+    scheduler: str | None
+    workers: int | None
     geocoding: GeocodingParams
     sources: dict[str, SourceParams]
     demo_scale: float
@@ -73,6 +75,10 @@ class Config:
     def redacted(self) -> dict[str, Any]:
         """The configuration as nested YAML keys, with secrets replaced by ``***``."""
         return redact(self.raw)
+
+    def ranking_parameters(self) -> dict[str, Any]:
+        """:meth:`redacted` without the keys that say where a run computes, not what."""
+        return {k: v for k, v in self.redacted().items() if k not in RUNTIME_KEYS}
 
 
 def redact(value: Any) -> Any:
@@ -138,6 +144,14 @@ def env_settings(environ: Mapping[str, str]) -> dict[str, Any]:
 def _validate(settings: dict[str, Any]) -> None:
     import jsonschema
 
+    # The schema checks each source's keys; which sources exist is core.sources' table.
+    if isinstance(settings.get("sources"), Mapping):
+        unknown = sorted(set(settings["sources"]) - set(SOURCES))
+        if unknown:
+            raise ConfigError(f"configuration sources: unknown key {unknown[0]!r}")
+        missing = [s for s in SOURCES if s not in settings["sources"]]
+        if missing:
+            raise ConfigError(f"configuration sources: {missing[0]!r} is a required property")
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(settings), key=lambda e: list(map(str, e.path)))
     if errors:
@@ -234,6 +248,8 @@ def load_config(
         top=int(settings["top"]),
         warn_rejected_share=float(settings["warn-rejected-share"]),
         storage_options=dict(settings["storage-options"]),
+        scheduler=settings["dask"]["scheduler"],
+        workers=settings["dask"]["workers"],
         geocoding=GeocodingParams(
             enabled=bool(settings["geocoding"]["enabled"]),
             accept_country_level=bool(settings["geocoding"]["accept-country-level"]),

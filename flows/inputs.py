@@ -5,27 +5,27 @@ from __future__ import annotations
 import posixpath
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import dask
 import dask.dataframe as dd
-import fsspec
 import numpy as np
 import pandas as pd
 
 from core.records import (
-    CHECKED_COLUMNS,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
+    checked_meta,
     coordinates_missing,
     missing_columns,
     validate_records,
 )
-from flows.storage import describe, options_for, storage_errors
+from flows.errors import InputError
+from flows.storage import StorageTarget, describe, storage_errors
 
 if TYPE_CHECKING:
-    from flows.config import GeocodingParams
+    from flows.config import Config, GeocodingParams
 from flows.testhooks import pause
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -35,10 +35,6 @@ CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.zst")
 # Row groups are read together up to this many rows: enough partitions to keep every
 # worker busy, few enough that the shuffle by document stays cheap.
 ROWS_PER_PARTITION = 250_000
-
-
-class InputError(ValueError):
-    """An input a user named cannot be used; the message is one line."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +62,8 @@ def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> li
     found: list[tuple[str, Any]] = []
     for url in urls:
         try:
-            fs, _, paths = fsspec.get_fs_token_paths(
-                url, storage_options=options_for(url, storage_options)
-            )
+            named = StorageTarget(url, storage_options)
+            fs, paths = named.fs, named.expand()
         except (ValueError, ImportError, *storage_errors()) as exc:
             raise InputError(f"input {url}: {describe(exc)}") from None
         if not paths:
@@ -179,14 +174,14 @@ def read_piece(
     import pyarrow.parquet as pq
 
     wanted = [c for c in piece.columns if columns is None or c in columns]
-    options = options_for(piece.url, storage_options)
+    source = StorageTarget(piece.url, storage_options)
     if piece.fmt == "parquet":
-        with fsspec.open(piece.url, "rb", **options) as fh:
+        with source.open() as fh:
             table = pq.ParquetFile(fh).read_row_groups(list(piece.row_groups), columns=wanted)
         # Converting text to pandas costs more than decoding it: take the rows first.
         frame = (table if rows is None else table.take(rows)).to_pandas()
     else:
-        with fsspec.open(piece.url, "rt", compression="infer", **options) as fh:
+        with source.open(mode="rt", compression="infer") as fh:
             # Everything as text, and "NA" is Namibia, not a missing value.
             frame = pd.read_csv(
                 fh, dtype=str, keep_default_na=False, usecols=wanted, index_col=False
@@ -223,7 +218,7 @@ def load_aliases(url: str, storage_options: Mapping[str, Any]) -> pd.DataFrame:
     from flows.gazetteer_cache import gazetteer_index
 
     try:
-        with fsspec.open(url, "rt", compression="infer", **options_for(url, storage_options)) as fh:
+        with StorageTarget(url, storage_options).open(mode="rt", compression="infer") as fh:
             table = pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
     except (ValueError, *storage_errors()) as exc:
         raise InputError(f"aliases {url}: cannot read: {describe(exc)}") from None
@@ -283,27 +278,48 @@ class Geocoding:
 
         return geocode(places, index=gazetteer_index(), aliases=self.aliases)
 
-    def check(
-        self, raw: pd.DataFrame, *, rounding_deg: float, countries: frozenset[str]
-    ) -> pd.DataFrame:
-        """``validate_records`` with these settings."""
+
+@dataclass(frozen=True, eq=False)
+class ReadSettings:
+    """Everything the *read + validate* tasks need besides the input itself."""
+
+    rounding_deg: float
+    countries: frozenset[str]
+    """Valid economies (ISO 3166-1 alpha-2 codes)."""
+    geocoding: Geocoding = field(default_factory=Geocoding)
+
+    @classmethod
+    def from_config(cls, config: Config) -> ReadSettings:
+        """The run configuration's settings (loads and resolves the alias table).
+
+        Raises
+        ------
+        InputError
+            The alias table is unreadable or has a bad row.
+        """
+        from core.regions import known_economies
+
+        return cls(
+            rounding_deg=config.rounding_deg,
+            countries=known_economies(),
+            geocoding=Geocoding.from_params(config.geocoding, config.storage_options),
+        )
+
+    def check(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """``core.records.validate_records`` with these settings."""
+        geocoding = self.geocoding
         return validate_records(
             raw,
-            rounding_deg=rounding_deg,
-            known_countries=countries,
-            geocoder=self if self.enabled else None,
-            accept_country_level=self.accept_country_level,
-            reject_ambiguous=self.reject_ambiguous,
+            rounding_deg=self.rounding_deg,
+            known_countries=self.countries,
+            geocoder=geocoding if geocoding.enabled else None,
+            accept_country_level=geocoding.accept_country_level,
+            reject_ambiguous=geocoding.reject_ambiguous,
         )
 
 
 def _read_and_check(
-    piece: Piece,
-    *,
-    storage_options: Mapping[str, Any],
-    rounding_deg: float,
-    countries: frozenset[str],
-    geocoding: Geocoding,
+    piece: Piece, *, storage_options: Mapping[str, Any], settings: ReadSettings
 ) -> pd.DataFrame:
     pause("READ")
     # City, state and address matter only for rows to geocode and rejected rows: read them
@@ -315,7 +331,7 @@ def _read_and_check(
     have_text = coordinates_missing(raw) if extra else np.zeros(len(raw), bool)
     if extra:
         _attach_text(raw, piece, storage_options, extra, have_text)
-    checked = geocoding.check(raw, rounding_deg=rounding_deg, countries=countries)
+    checked = settings.check(raw)
     rejected = (checked["reason"] != "").to_numpy() & ~have_text
     if extra and rejected.any():
         _attach_text(checked, piece, storage_options, extra, rejected | have_text)
@@ -353,18 +369,8 @@ def _checked_from_map(
         )
 
 
-def checked_meta() -> pd.DataFrame:
-    """Empty frame with the dtypes of :func:`core.records.validate_records`'s output."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in CHECKED_COLUMNS.items()})
-
-
 def read_records(
-    urls: Sequence[str],
-    *,
-    storage_options: Mapping[str, Any],
-    rounding_deg: float,
-    countries: frozenset[str],
-    geocoding: Geocoding | None = None,
+    urls: Sequence[str], *, settings: ReadSettings, storage_options: Mapping[str, Any]
 ) -> dd.DataFrame:
     """Stage *read + validate*: every input row checked, rows without coordinates geocoded
     first (on the workers), one partition per piece."""
@@ -373,38 +379,21 @@ def read_records(
         plan_pieces(urls, storage_options),
         label="icrank-read",
         storage_options=dict(storage_options),
-        rounding_deg=rounding_deg,
-        countries=countries,
-        geocoding=geocoding or Geocoding(),
+        settings=settings,
     )
 
 
-def _demo_and_check(
-    chunk: int,
-    *,
-    scale: float,
-    seed: int,
-    rounding_deg: float,
-    countries: frozenset[str],
-    geocoding: Geocoding,
-) -> pd.DataFrame:
+def _demo_and_check(chunk: int, *, scale: float, seed: int, settings: ReadSettings) -> pd.DataFrame:
     from core.demo_world import generate_demo_chunk
     from core.gazetteer import load_cities
 
     pause("READ")
     frame = generate_demo_chunk(load_cities(), chunk, scale=scale, seed=seed)
     frame = frame.assign(file=f"demo-{chunk:05d}", row=np.arange(len(frame)))
-    return geocoding.check(frame, rounding_deg=rounding_deg, countries=countries)
+    return settings.check(frame)
 
 
-def demo_records(
-    *,
-    scale: float,
-    seed: int,
-    rounding_deg: float,
-    countries: frozenset[str],
-    geocoding: Geocoding | None = None,
-) -> dd.DataFrame:
+def demo_records(*, settings: ReadSettings, scale: float, seed: int) -> dd.DataFrame:
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count
 
@@ -414,7 +403,5 @@ def demo_records(
         label="icrank-demo",
         scale=scale,
         seed=seed,
-        rounding_deg=rounding_deg,
-        countries=countries,
-        geocoding=geocoding or Geocoding(),
+        settings=settings,
     )

@@ -28,6 +28,8 @@ from core.population import (
     grid_shape,
     regrid_population,
 )
+from flows.errors import InputError
+from flows.storage import StorageTarget, describe
 
 GAZETTEER_SOURCE = (
     "APPROXIMATION built from the gazetteer: GeoNames cities (CC BY 4.0) spread over discs "
@@ -46,17 +48,13 @@ _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTI
 _COPY_BUFFER = 16 * 1024 * 1024
 
 
-class PopulationSourceError(ValueError):
+class PopulationSourceError(InputError):
     """A population file that cannot be found, read or used; the message names the URL."""
 
 
 def _error(url: str, problem: str) -> PopulationSourceError:
     # Library messages may span lines; keep the user-facing message on one.
     return PopulationSourceError(f"population-url {url}: {' '.join(problem.split())}")
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def open_population_grid(
@@ -130,7 +128,7 @@ def open_population_grid(
         except MemoryError:
             raise
         except Exception as exc:  # any library failure here is the file's
-            raise _error(url, f"cannot read {kind} file ({_describe(exc)})") from exc
+            raise _error(url, f"cannot read {kind} file ({describe(exc)})") from exc
     grid.attrs["source"] = f"{url} ({detail}), summed into {footprint_deg:g}° cells"
     return grid
 
@@ -138,29 +136,27 @@ def open_population_grid(
 @contextlib.contextmanager
 def _local_copy(url: str, storage_options: dict[str, Any]) -> Iterator[str]:
     """A local path holding the file at ``url``: the file itself, or a temporary copy."""
-    import fsspec
-    from fsspec.implementations.local import LocalFileSystem
-
     try:
-        fs, path = fsspec.core.url_to_fs(url, **storage_options)
+        source = StorageTarget(url, storage_options)
+        local_file = source.is_local
     except Exception as exc:  # unknown protocol, missing backend, bad options
-        raise _error(url, f"cannot open URL ({_describe(exc)})") from exc
-    if isinstance(fs, LocalFileSystem):
-        if not os.path.isfile(path):
+        raise _error(url, f"cannot open URL ({describe(exc)})") from exc
+    if local_file:
+        if not os.path.isfile(source.root):
             raise _error(url, "file not found")
-        yield path
+        yield source.root
         return
 
-    suffix = PurePosixPath(str(path)).suffix
+    suffix = PurePosixPath(source.root).suffix
     with tempfile.TemporaryDirectory(prefix="icrank-population-") as tmp:
         local = os.path.join(tmp, f"population{suffix}")
         try:
-            with fsspec.open(url, "rb", **storage_options) as src, open(local, "wb") as dst:
+            with source.open() as src, open(local, "wb") as dst:
                 shutil.copyfileobj(src, dst, _COPY_BUFFER)
         except FileNotFoundError as exc:
             raise _error(url, "file not found") from exc
         except Exception as exc:  # network, credentials, permissions
-            raise _error(url, f"cannot download ({_describe(exc)})") from exc
+            raise _error(url, f"cannot download ({describe(exc)})") from exc
         yield local
 
 
@@ -170,7 +166,7 @@ def _sniff(url: str, path: str) -> str:
         with open(path, "rb") as fh:
             head = fh.read(max(_HDF5_OFFSETS) + len(_HDF5_MAGIC))
     except OSError as exc:
-        raise _error(url, f"cannot read file ({_describe(exc)})") from exc
+        raise _error(url, f"cannot read file ({describe(exc)})") from exc
     if not head:
         raise _error(url, "file is empty")
     if head.startswith(_NETCDF3_MAGIC):
@@ -225,7 +221,7 @@ def _regrid_netcdf(
         # make an otherwise fine population file unreadable.
         ds = xr.open_dataset(path, engine=engine, decode_times=False)
     except Exception as exc:  # engines raise many unrelated types
-        raise _error(url, f"cannot read as {kind} ({_describe(exc)})") from exc
+        raise _error(url, f"cannot read as {kind} ({describe(exc)})") from exc
     with ds:
         name = _pick_variable(url, ds)
         da = ds[name]
@@ -244,7 +240,7 @@ def _regrid_geotiff(url: str, path: str, *, footprint_deg: float) -> tuple[xr.Da
         # masked=True turns the declared nodata value into NaN, which binning counts as 0.
         opened = rioxarray.open_rasterio(path, masked=True)
     except Exception as exc:  # engines raise many unrelated types
-        raise _error(url, f"cannot read as GeoTIFF ({_describe(exc)})") from exc
+        raise _error(url, f"cannot read as GeoTIFF ({describe(exc)})") from exc
     if not isinstance(opened, xr.DataArray):  # subdatasets come back as a Dataset or list
         raise _error(url, "GeoTIFF with subdatasets is not supported")
     with contextlib.closing(opened):

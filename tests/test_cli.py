@@ -7,23 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import flows.inputs
-from flows.cli import main
-
-SCALE = "0.02"
-
-
-def invoke(*args: str, env: dict[str, str] | None = None):
-    runner = CliRunner()
-    return runner.invoke(main, list(args), env=env, catch_exceptions=False)
-
-
-def only_run(parent: Path) -> Path:
-    runs = [p for p in parent.iterdir() if p.is_dir()]
-    assert len(runs) == 1
-    return runs[0]
+from tests.support import SCALE, invoke, only_run
 
 
 @pytest.fixture(scope="module")
@@ -225,27 +211,6 @@ def test_geocode_command_places_text_rows(tmp_path):
     assert bad.exit_code == 3
 
 
-@pytest.mark.parametrize("geocoding", [True, False])
-def test_demo_records_follow_the_geocoding_setting(geocoding):
-    import dask
-
-    from core.regions import known_economies
-
-    checked = flows.inputs.demo_records(
-        scale=0.02,
-        seed=2025,
-        rounding_deg=0.01,
-        countries=known_economies(),
-        geocoding=flows.inputs.Geocoding(enabled=geocoding),
-    )
-    with dask.config.set(scheduler="sync"):
-        frame = checked.compute()
-    text_rows = frame[frame["lat"].isna() | frame["geocode_method"].astype(str).ne("given")]
-    assert len(text_rows) > 0
-    not_geocoded = (text_rows["reason"].astype(str) == "not geocoded").mean()
-    assert not_geocoded == (0.0 if geocoding else 1.0)
-
-
 @pytest.mark.parametrize("env", [{}, {"ICRANK__WINDOW__END_YEAR": "2024"}])
 def test_every_row_rejected_exits_3_naming_the_leading_reason(tmp_path, env):
     lines = ["source,doc_id,year,country,state,city,lat,lon"]
@@ -298,3 +263,16 @@ def test_aliases_ambiguity_and_the_strings_that_need_attention(tmp_path):
     result = invoke("run", "--input", str(records), "--output", str(out), "--config", str(config))
     assert result.exit_code == 3
     assert "aliases" in result.output and "unknown state 'Atlantis' of US" in result.output
+
+
+def test_an_unreachable_scheduler_exits_5_with_one_line(monkeypatch, tmp_path):
+    import flows.runtime
+    from tests.support import free_port
+
+    monkeypatch.setattr(flows.runtime, "CONNECT_TIMEOUT_S", 2)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    result = invoke("run", "--scheduler", address, "--output", str(tmp_path))
+    assert result.exit_code == 5, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert address in last and "Traceback" not in result.output
+    assert not any(p.is_dir() for p in tmp_path.iterdir())  # nothing published

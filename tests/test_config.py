@@ -77,3 +77,22 @@ def test_secrets_are_redacted():
     shown = config.redacted()["storage-options"]
     assert shown == {"key": "***", "secret": "***", "endpoint_url": "x"}
     assert "s3cr3t" not in repr(config.redacted())
+
+
+def test_sources_are_the_table_of_sources_and_nothing_else():
+    from core.sources import SOURCES
+
+    assert tuple(load_config().sources) == SOURCES
+    with pytest.raises(ConfigError, match="sources: unknown key 'standards'"):
+        load_config(overrides={"sources": {"standards": {"eps-km": 5}}})
+    with pytest.raises(ConfigError, match="sources.vc.eps-km"):
+        load_config(overrides={"sources": {"vc": {"eps-km": 0}}})
+
+
+def test_where_a_run_computes_is_configured_but_not_part_of_its_parameters(tmp_path):
+    config = load_config(environ={"ICRANK__DASK__SCHEDULER": "tcp://10.0.0.1:8786"})
+    assert config.scheduler == "tcp://10.0.0.1:8786" and config.workers is None
+    assert "dask" in config.redacted() and "dask" not in config.ranking_parameters()
+    assert load_config(overrides={"dask": {"workers": 3}}).workers == 3
+    with pytest.raises(ConfigError, match="dask.workers"):
+        load_config(overrides={"dask": {"workers": 0}})

@@ -23,17 +23,15 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from dask.utils import key_split
 from distributed import Client
 
 import flows.inputs
-from flows.cli import main
 from flows.runtime import dask_client
-from tests.conftest import free_port
+from tests.support import SCALE, free_port, invoke, only_run
 
 REPO = Path(__file__).resolve().parents[1]
-SCALE = "0.02"
 START_TIMEOUT_S = 60
 RUN_TIMEOUT_S = 180
 HTTP_TIMEOUT_S = 10
@@ -42,16 +40,6 @@ PAUSE = "ICRANK_TEST_PAUSE_READ"
 # tiny world becomes 9 read tasks instead of 3 (one row group per file).
 ROW_GROUP_ROWS = 1_000
 ROWS_PER_PARTITION = 2_000
-
-
-def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-
-
-def only_run(parent: Path) -> Path:
-    runs = [p for p in parent.iterdir() if p.is_dir()]
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 def wait_for(

@@ -17,7 +17,14 @@ from click.testing import CliRunner
 
 from core.regions import known_economies
 from flows.cli import main
-from flows.inputs import InputError, plan_pieces, read_records
+from flows.inputs import (
+    Geocoding,
+    InputError,
+    ReadSettings,
+    demo_records,
+    plan_pieces,
+    read_records,
+)
 from tests.support import km
 
 ROR = Path(__file__).parent / "data" / "ror_sample.csv"
@@ -101,9 +108,8 @@ def check_rows(checked: pd.DataFrame, n_expected: int) -> None:
 
 
 def read(urls: list[str]) -> pd.DataFrame:
-    frame = read_records(
-        urls, storage_options={}, rounding_deg=0.01, countries=known_economies()
-    ).compute()
+    settings = ReadSettings(rounding_deg=0.01, countries=known_economies())
+    frame = read_records(urls, settings=settings, storage_options={}).compute()
     return frame
 
 
@@ -183,3 +189,19 @@ def test_csv_rows_wider_than_their_header_are_an_error_not_a_shift(tmp_path):
     path.write_text("source,doc_id,year,city\nvc,d1,2020,Boston,\nvc,d2,2020,Austin,\n")
     with pytest.raises(InputError, match="more fields than the header"):
         plan_pieces([str(path)], {})
+
+
+@pytest.mark.parametrize("geocoding", [True, False])
+def test_demo_records_follow_the_geocoding_setting(geocoding):
+    import dask
+
+    settings = ReadSettings(
+        rounding_deg=0.01, countries=known_economies(), geocoding=Geocoding(enabled=geocoding)
+    )
+    checked = demo_records(settings=settings, scale=0.02, seed=2025)
+    with dask.config.set(scheduler="sync"):
+        frame = checked.compute()
+    text_rows = frame[frame["lat"].isna() | frame["geocode_method"].astype(str).ne("given")]
+    assert len(text_rows) > 0
+    not_geocoded = (text_rows["reason"].astype(str) == "not geocoded").mean()
+    assert not_geocoded == (0.0 if geocoding else 1.0)

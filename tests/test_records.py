@@ -7,21 +7,25 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.overlay import footprint_cells, match_previous, overlay_clusters
+from core.overlay import footprint_cells
 from core.population import cell_index
 from core.records import (
+    METHOD_DTYPE,
     WEIGHT_SCALE,
     _country_codes,
     aggregate_locations,
     coordinates_missing,
     fractional_weights,
+    geocoded_table,
     keyed_rows,
     pack_locations,
+    place_rows,
+    sorted_stats,
     unpack_locations,
     validate_records,
     window_locations,
 )
-from core.regions import known_economies, world_region
+from core.regions import known_economies
 
 COUNTRIES = known_economies()
 
@@ -268,45 +272,71 @@ def test_integer_footprint_cells_agree_with_the_population_grid(points):
     assert inside_lat.all() and inside_lon.all()
 
 
-def test_overlay_merges_transitively_and_keeps_apart_what_shares_nothing():
-    members = pd.DataFrame(
+def fake_geocoder(places: pd.DataFrame) -> pd.DataFrame:
+    """Places "Lyon" at (45.76, 4.84) in FR; anything else stays unplaced."""
+    lyon = places["city"].eq("Lyon").to_numpy()
+    return pd.DataFrame(
         {
-            "source": ["patent", "patent", "publication", "publication", "vc", "vc"],
-            "label": [0, 1, 0, 0, 0, 1],
-            "cell_lat": [10, 50, 10, 11, 11, 80],
-            "cell_lon": [10, 50, 10, 11, 11, 80],
+            "lat": np.where(lyon, 45.76, np.nan),
+            "lon": np.where(lyon, 4.84, np.nan),
+            "geocode_method": np.where(lyon, "exact", "unmatched"),
+            "geocode_score": np.where(lyon, 1.0, np.nan),
+            "country": np.where(lyon, "fr", ""),
         }
     )
-    combined = overlay_clusters(members).set_index(["source", "label"])["combined"]
-    # patent 0 ~ publication 0 (cell 10,10) ~ vc 0 (cell 11,11): one cluster.
-    assert combined["patent", 0] == combined["publication", 0] == combined["vc", 0]
-    assert len({combined["patent", 0], combined["patent", 1], combined["vc", 1]}) == 3
 
 
-def test_previous_matching_is_one_to_one_by_largest_overlap():
-    cur = pd.DataFrame(
-        {"cluster_id": ["a", "a", "a", "b"], "cell_lat": [1, 2, 3, 3], "cell_lon": [1, 1, 1, 1]}
+def test_place_rows_keeps_given_coordinates_and_geocodes_only_eligible_missing_ones():
+    raw = pd.DataFrame(
+        {
+            "lat": ["10.5", "", "NA", "x", ""],
+            "lon": ["20", "", "", "1", ""],
+            "city": ["Paris", "Lyon", "Lyon", "Lyon", "Atlantis"],
+        }
     )
-    prev = pd.DataFrame(
-        {"cluster_id": ["x", "x", "y"], "cell_lat": [1, 3, 2], "cell_lon": [1, 1, 1]}
+    calls: list[int] = []
+
+    def geocoder(places: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(places))
+        return fake_geocoder(places)
+
+    eligible = np.array([True, True, False, True, True])
+    placed = place_rows(raw, geocoder=geocoder, eligible=eligible)
+    assert calls == [2]  # rows 1 and 4: missing and eligible; row 2 is not eligible
+    assert placed.lat[0] == 10.5 and placed.lat[1] == 45.76 and np.isnan(placed.lat[2])
+    assert np.isnan(placed.lat[3])  # "x" is a bad coordinate, not one to geocode
+    assert placed.missing.tolist() == [False, False, True, False, True]
+    assert placed.country.tolist() == ["", "FR", "", "", ""]
+    methods = pd.Categorical.from_codes(placed.method, dtype=METHOD_DTYPE).astype(str)
+    assert methods.tolist() == ["given", "exact", "", "given", "unmatched"]
+
+
+def test_geocoded_table_fills_coordinates_methods_and_countries():
+    raw = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c", "d"],
+            "lat": ["1", "", "north", ""],
+            "lon": ["2", "", "3", ""],
+            "city": ["x", "Lyon", "y", "Atlantis"],
+            "country": ["DE", "", "DE", "ES"],
+        }
     )
-    matched = match_previous(cur, prev)
-    # a–x share 2 cells; b shares cell 3 with x only, which is taken: b has no match.
-    assert matched.to_dict("records") == [
-        {"cluster_id": "a", "previous_cluster_id": "x", "overlap": 2}
-    ]
+    table, geocoded, unreadable = geocoded_table(raw, fake_geocoder)
+    assert geocoded.tolist() == [False, True, False, True]
+    assert unreadable.tolist() == [False, False, True, False]
+    assert table["geocode_method"].tolist() == ["given", "exact", "", "unmatched"]
+    assert table["lat"].iloc[1] == 45.76 and np.isnan(table["lat"].iloc[2])
+    # The geocoder's economy fills the row it placed; others keep what they had.
+    assert table["country"].tolist() == ["DE", "FR", "DE", "ES"]
+    assert table["doc_id"].tolist() == ["a", "b", "c", "d"]
 
 
-def test_world_regions_follow_the_gii_split_of_the_americas():
-    codes = pd.Series(["US", "CA", "MX", "BR", "GB", "CN", "AU", "NG", "XX"])
-    assert list(world_region(codes)) == [
-        "Northern America",
-        "Northern America",
-        "Latin America and the Caribbean",
-        "Latin America and the Caribbean",
-        "Europe",
-        "Asia",
-        "Oceania",
-        "Africa",
-        "",
+def test_sorted_stats_order_sources_as_the_table_of_sources():
+    stats = pd.DataFrame({"source": ["vc", "patent", "vc", "publication"], "year": [1, 2, 0, 0]})
+    out = sorted_stats(stats)
+    assert list(zip(out["source"].astype(str), out["year"], strict=True)) == [
+        ("patent", 2),
+        ("publication", 0),
+        ("vc", 0),
+        ("vc", 1),
     ]

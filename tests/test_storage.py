@@ -11,17 +11,10 @@ import time
 
 import fsspec
 import pytest
-from click.testing import CliRunner
 
-from flows.cli import main
 from flows.publish import find_previous_run
-from tests.conftest import free_port
-
-SCALE = "0.02"
-
-
-def invoke(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+from flows.storage import StorageTarget
+from tests.support import SCALE, free_port, invoke
 
 
 def s3fs():
@@ -107,7 +100,7 @@ def test_interrupted_run_is_incomplete_and_the_next_run_publishes(buckets):
     (folder,) = run_folders(fs, "rankings/runs")
     fs.invalidate_cache()  # listings cached while the run was writing
     assert fs.exists(f"{folder}/rankings.csv") and not fs.exists(f"{folder}/manifest.json")
-    assert find_previous_run("s3://rankings/runs", storage_options={}) is None
+    assert find_previous_run(StorageTarget("s3://rankings/runs")) is None
 
     result = invoke(
         "run",
@@ -118,7 +111,7 @@ def test_interrupted_run_is_incomplete_and_the_next_run_publishes(buckets):
         env={"ICRANK__DEMO__SCALE": SCALE},
     )
     assert result.exit_code == 0, result.output
-    previous = find_previous_run("s3://rankings/runs", storage_options={})
+    previous = find_previous_run(StorageTarget("s3://rankings/runs"))
     assert previous.run_id != folder.rsplit("/", 1)[-1]
     assert fs.exists(f"rankings/runs/{previous.run_id}/manifest.json")
 
@@ -158,3 +151,44 @@ def test_access_denied(buckets, monkeypatch):
     fsspec.filesystem("s3").clear_instance_cache()
     result = invoke("run", "--input", "s3://inputs/demo")
     one_line_failure(result, 3, "s3://inputs/demo", "access denied")
+
+
+def test_storage_target_joins_writes_and_reads_on_any_filesystem(tmp_path):
+    import pandas as pd
+
+    for root in (str(tmp_path / "out"), "memory://icrank-target-test/out"):
+        target = StorageTarget(root)
+        target.makedirs()
+        run = target.join("run-1")
+        run.makedirs()
+        frame = pd.DataFrame({"a": [1, 2], "b": ["x", "NA"]})
+        data = run.write_table("t.parquet", frame)
+        run.write_table("t.csv", frame)
+        assert run.exists("t.parquet") and not run.exists("missing")
+        assert run.url_of("t.csv").endswith("/out/run-1/t.csv")
+        with run.open("t.parquet") as fh:
+            assert fh.read() == data
+            fh.seek(0)
+            pd.testing.assert_frame_equal(pd.read_parquet(fh), frame)
+        with run.open("t.csv", "rt") as fh:
+            assert fh.read() == "a,b\n1,x\n2,NA\n"
+        assert run.fs is target.fs  # one filesystem instance for the whole folder
+
+
+def test_table_bytes_are_deterministic_and_refuse_unknown_suffixes():
+    import pandas as pd
+
+    from flows.storage import table_bytes
+
+    frame = pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]})
+    assert table_bytes(frame, "x.parquet") == table_bytes(frame.copy(), "x.parquet")
+    assert table_bytes(frame, "x.csv") == b"a,b\n1.5,x\n,y\n"
+    with pytest.raises(ValueError, match=r"\.parquet or \.csv"):
+        table_bytes(frame, "x.xlsx")
+
+
+def test_s3_targets_get_bounded_timeouts_unless_set():
+    target = StorageTarget("s3://bucket/x", {"config_kwargs": {"read_timeout": 5}})
+    options = target.fs.storage_options["config_kwargs"]
+    assert options["read_timeout"] == 5 and options["connect_timeout"] == 5
+    assert options["retries"]["max_attempts"] == 3

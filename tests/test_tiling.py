@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from core.tiling import (
     TilePlan,
+    TilePlanner,
     assign_halo_tiles,
     assign_own_tiles,
     count_prefixes,
@@ -133,3 +135,32 @@ def test_plan_groups_tiles_for_tasks():
     from core.tiling import _group_consecutive
 
     assert _group_consecutive(plan.count, target=6).tolist() == [0, 0, 1, 2, 3]
+
+
+def test_planner_steps_give_the_plan_of_plan_tiles_and_refuse_misuse():
+    rng = np.random.default_rng(1)
+    lat = np.concatenate([rng.normal(-33.9, 0.1, 400), rng.uniform(-60, 60, 40)])
+    lon = np.concatenate([rng.normal(18.4, 0.1, 400), rng.uniform(-180, 180, 40)])
+    codes, expected = _plan(lat, lon, max_tile_points=30, max_precision=7)
+    planner = TilePlanner(max_tile_points=30, max_precision=7, code_precision=7, eps_rad=0.01)
+    with pytest.raises(RuntimeError, match="counts of level 1"):
+        planner.plan()
+    levels = []
+    while planner.request is not None:
+        level, parents = planner.request
+        levels.append(level)
+        planner.feed(*count_prefixes(codes, code_precision=7, level=level, parents=parents))
+    assert levels == list(range(1, len(levels) + 1)) and len(levels) > 2
+    plan = planner.plan()
+    for field in ("prefix", "precision", "count", "group"):
+        np.testing.assert_array_equal(getattr(plan, field), getattr(expected, field))
+    with pytest.raises(RuntimeError, match="complete"):
+        planner.feed(np.empty(0, np.int64), np.empty(0, np.int64))
+    with pytest.raises(ValueError, match="max_tile_points"):
+        TilePlanner(max_tile_points=0, max_precision=7, code_precision=7, eps_rad=0.01)
+
+
+def test_planner_of_no_points_plans_no_tiles():
+    planner = TilePlanner(max_tile_points=5, max_precision=3, code_precision=3, eps_rad=0.01)
+    planner.feed(*merge_counts([]))
+    assert planner.request is None and planner.plan().n_tiles == 0

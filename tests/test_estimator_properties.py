@@ -1,4 +1,5 @@
-"""GeoDBSCAN equals the contract (brute force) and scikit-learn for any tiling and partitioning."""
+"""GeoDBSCAN equals the contract (brute force) and scikit-learn for any tiling and partitioning,
+fitted alone or several models together."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import numpy as np
 import pandas as pd
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from sklearn.cluster import DBSCAN
+from sklearn.base import clone
 
 from core import GeoDBSCAN
-from tests.reference import EARTH_RADIUS_KM, brute_force_dbscan, near_threshold
+from core.estimator import fit_together
+from tests.reference import brute_force_dbscan, near_threshold, sklearn_dbscan
 
 # Places where spherical geometry bites: both poles, the antimeridian, the equator.
 SPECIAL_CENTRES = [
@@ -97,7 +99,7 @@ def _fit(world: dict, tiling: dict, layout: tuple[str, int], scheduler: tuple[st
         frame["w"] = 1.0 if weight is None else weight
         ddf = dd.from_pandas(frame, chunksize=chunk)
         X, weight = ddf[["lat", "lon"]], (None if weight is None else ddf["w"])
-    model = GeoDBSCAN(world["eps_km"], world["min_samples"], **tiling)
+    model = GeoDBSCAN(world["eps_km"], min_samples=world["min_samples"], **tiling)
     with dask.config.set(scheduler=scheduler[0], num_workers=scheduler[1]):
         return model.fit(X, sample_weight=weight)
 
@@ -125,11 +127,55 @@ def test_equals_scikit_learn_haversine_dbscan(world, tiling, layout):
         )
     )
     model = _fit(world, tiling, layout, ("threads", 2))
-    reference = DBSCAN(
-        eps=world["eps_km"] / EARTH_RADIUS_KM,
-        min_samples=world["min_samples"],
-        metric="haversine",
-        algorithm="ball_tree",
-    ).fit(np.radians(world["X"]), sample_weight=world["weight"])
-    np.testing.assert_array_equal(model.labels_, reference.labels_)
-    np.testing.assert_array_equal(model.core_sample_indices_, reference.core_sample_indices_)
+    labels, core = sklearn_dbscan(
+        world["X"], world["eps_km"], world["min_samples"], world["weight"]
+    )
+    np.testing.assert_array_equal(model.labels_, labels)
+    np.testing.assert_array_equal(model.core_sample_indices_, core)
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> list[tuple[dict, dict]]:
+    """2-3 (weighted) worlds with their own parameters and tiling; often one of them is empty."""
+    batch = draw(st.lists(st.tuples(worlds(), tilings), min_size=2, max_size=3))
+    empty = draw(st.none() | st.integers(0, len(batch) - 1))
+    for i, (world, _) in enumerate(batch):
+        world["min_samples"] = int(np.ceil(world["min_samples"]))  # scikit-learn needs an int
+        if i == empty:
+            world["X"] = np.empty((0, 2))
+            world["weight"] = None if world["weight"] is None else np.empty(0)
+    return batch
+
+
+@given(batch=batches())
+def test_fit_together_equals_separate_fits_and_scikit_learn(batch):
+    models = [
+        GeoDBSCAN(world["eps_km"], min_samples=world["min_samples"], **tiling)
+        for world, tiling in batch
+    ]
+    separate = [
+        clone(m).fit(world["X"], sample_weight=world["weight"])
+        for m, (world, _) in zip(models, batch, strict=True)
+    ]
+    fit_together(models, [w["X"] for w, _ in batch], [w["weight"] for w, _ in batch])
+    for model, alone, (world, _) in zip(models, separate, batch, strict=True):
+        np.testing.assert_array_equal(model.labels_, alone.labels_)
+        np.testing.assert_array_equal(model.core_sample_indices_, alone.core_sample_indices_)
+        assert (model.n_clusters_, model.n_tiles_) == (alone.n_clusters_, alone.n_tiles_)
+        X, weight, eps_km, min_samples = (
+            world[k] for k in ("X", "weight", "eps_km", "min_samples")
+        )
+        if not len(X):
+            assert model.labels_.shape == model.core_sample_indices_.shape == (0,)
+            assert model.n_clusters_ == model.n_tiles_ == 0
+            continue
+        # scikit-learn refuses all-zero weights, and may round a near-tie the other way: there
+        # the contract itself (brute force) is the reference.
+        positive = weight is None or np.any(weight > 0)
+        if positive and not near_threshold(X, eps_km, min_samples, weight, rel=1e-9):
+            labels, core = sklearn_dbscan(X, eps_km, min_samples, weight)
+        else:
+            labels, core = brute_force_dbscan(X, eps_km, min_samples, weight)
+        np.testing.assert_array_equal(model.labels_, labels)
+        np.testing.assert_array_equal(model.core_sample_indices_, core)
+        assert model.n_clusters_ == labels.max() + 1

@@ -1,4 +1,4 @@
-"""End-to-end ranking on small hand-placed worlds whose answers are worked out by hand."""
+"""flows/rank.py end to end on small hand-placed worlds whose answers are worked out by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from core.population import empty_grid
 from core.records import NoUsableRecords, validate_records
 from core.regions import known_economies
 from flows.config import load_config
-from flows.rank import PreviousRun, rank_records
+from flows.rank import rank_records
+from flows.types import PreviousRun
 
 # Gazetteer of the hand-placed world: Alpha and Beta, 22 km apart, are both inside the
 # footprint of the cluster that joins A's patents and B's chain of publications.

@@ -1,0 +1,182 @@
+"""One ranking run, from inputs to a published run folder: the entry point of every caller.
+
+The command line (:mod:`flows.cli`), a notebook or a scheduler's task call
+:func:`run_ranking`; it raises a :class:`flows.errors.UserError` subclass for every failure
+a user can fix, each with the command line's exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from core.gazetteer import GAZETTEER_CREDIT, load_cities
+from core.records import NoUsableRecords
+from flows.config import Config
+from flows.errors import InputError
+from flows.inputs import ReadSettings, demo_records, input_fingerprints, read_records
+from flows.population import open_population_grid
+from flows.publish import (
+    check_output,
+    find_previous_run,
+    fingerprint,
+    library_versions,
+    new_run_id,
+    publish_run,
+    render_outputs,
+)
+from flows.rank import rank_records
+from flows.report.notices import SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
+from flows.runtime import computing_on, dashboard_link
+from flows.storage import StorageTarget
+from flows.types import RECORDS_FORMAT, InputSpec, PreviousRun, RunResult, StageLog
+
+log = logging.getLogger("icrank")
+
+#: Input formats a run reads; each names its reader.
+INPUT_FORMATS = (RECORDS_FORMAT,)
+TITLE = "Innovation cluster ranking"
+
+
+def _input_specs(inputs: Sequence[InputSpec | str]) -> list[InputSpec]:
+    specs = [InputSpec(i) if isinstance(i, str) else i for i in inputs]
+    for spec in specs:
+        if spec.format not in INPUT_FORMATS:
+            raise InputError(
+                f"input {spec.url}: unknown format {spec.format!r} "
+                f"(known: {', '.join(INPUT_FORMATS)})"
+            )
+    return specs
+
+
+def _previous_run(url: str | None, config: Config) -> PreviousRun | None:
+    if not url:
+        return None
+    earlier = find_previous_run(StorageTarget(url, config.storage_options))
+    if earlier is None:
+        log.warning("no complete earlier run in %s: previous_rank and rank_change stay empty", url)
+    elif earlier.footprint_deg != config.footprint_deg:
+        raise InputError(
+            f"previous run {earlier.run_id} used footprint-deg {earlier.footprint_deg}, "
+            f"this run {config.footprint_deg}: footprints cannot be matched"
+        )
+    return earlier
+
+
+def run_ranking(
+    config: Config,
+    inputs: Sequence[InputSpec | str],
+    output: str,
+    *,
+    previous: str | None = None,
+    client: Any = None,
+    progress: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Rank the inputs' records and publish the run under ``<output>/<run-id>/``.
+
+    Parameters
+    ----------
+    config : Config
+        ``flows.config.load_config()``.
+    inputs : sequence of InputSpec or str
+        Record tables (URLs of files, folders or globs); empty: the embedded SYNTHETIC
+        demo world.
+    output : str
+        Parent folder of the run folders, on any fsspec URL.
+    previous : str, optional
+        An earlier run folder, or a parent of run folders (its newest complete run), for
+        year-over-year changes.
+    client : distributed.Client, optional
+        Where to compute. Default: the active client, if there is one, else a client of
+        ``config.scheduler`` or of a local cluster of ``config.workers`` processes.
+    progress : bool
+        Show a progress bar while the records are aggregated.
+    notify : callable, optional
+        Receives the lines meant for a person watching (dashboard link, synthetic-data
+        notice); default: the ``icrank`` logger.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    flows.errors.UserError
+        ``ConfigError``, ``InputError``, ``OutputError`` or ``ClusterError``, one line.
+    """
+    notify = notify or log.info
+    started = time.perf_counter()
+    specs = _input_specs(inputs)
+    synthetic = not specs
+    parameters = config.ranking_parameters()
+    target = StorageTarget(output, config.storage_options)
+    check_output(target)
+    stages = StageLog()
+    # Inputs, aliases and the previous run are checked before a cluster starts.
+    with stages("read+validate (plan)"):
+        settings = ReadSettings.from_config(config)
+        if synthetic:
+            fingerprints: list[dict[str, Any]] = []
+            checked = demo_records(
+                settings=settings, scale=config.demo_scale, seed=config.demo_seed
+            )
+        else:
+            urls = [spec.url for spec in specs]
+            fingerprints = input_fingerprints(urls, config.storage_options)
+            checked = read_records(urls, settings=settings, storage_options=config.storage_options)
+    with stages("previous run"):
+        earlier = _previous_run(previous, config)
+    with computing_on(client, scheduler=config.scheduler, workers=config.workers) as active:
+        link = dashboard_link(active)
+        if link:
+            notify(f"Dask dashboard: {link}")
+        if synthetic:
+            notify(SYNTHETIC_NOTICE)
+
+        def population() -> object:
+            return open_population_grid(
+                config.population_url,
+                footprint_deg=config.footprint_deg,
+                storage_options=config.storage_options,
+                cities=load_cities(),
+            )
+
+        try:
+            ranking = rank_records(
+                checked,
+                config,
+                cities=load_cities,
+                population=population,
+                previous=earlier,
+                stages=stages,
+                progress=progress,
+            )
+        except NoUsableRecords as exc:
+            raise InputError(str(exc)) from None
+    run_id = new_run_id(fingerprint({"inputs": fingerprints, "parameters": parameters}))
+    ranking.summary = {
+        "run_id": run_id,
+        "synthetic": synthetic,
+        "inputs": fingerprints or ["embedded demo world (synthetic)"],
+        "previous_run": earlier.run_id if earlier else None,
+        "parameters": parameters,
+        **ranking.summary,
+        "timings": stages.timings,
+        "versions": library_versions(),
+        "credits": GAZETTEER_CREDIT,
+    }
+    with stages("publish"):
+        files = render_outputs(
+            ranking,
+            footprint_deg=config.footprint_deg,
+            top=config.top,
+            title=TITLE + (SYNTHETIC_TITLE_SUFFIX if synthetic else ""),
+        )
+        folder = publish_run(
+            files, output=target, run_id=run_id, parameters=parameters, inputs=fingerprints
+        )
+    log.info("run %s finished in %.1f s", run_id, time.perf_counter() - started)
+    return RunResult(run_id=run_id, folder=folder, ranking=ranking, synthetic=synthetic)
