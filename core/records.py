@@ -33,6 +33,7 @@ REASONS = (
     "empty doc_id",
     "bad year",
     "bad weight",
+    "no address",
     "missing country",
     "bad country",
     "not geocoded",
@@ -67,13 +68,22 @@ CHECKED_COLUMNS = {
     "weight": "float64",
     "geocode_method": METHOD_DTYPE,
     "geocode_score": "float64",
+    "export": "int64",
 }
 LOCATION_KEYS = ["source", "year", "ilat", "ilon", "country"]
 STAT_KEYS = ["source", "year"]
 # Two-letter codes packed as 1 + 26·first + second letter; 0 = not a two-letter code.
 N_COUNTRY_CODES = 1 + 26 * 26
 YEAR_SPAN = YEAR_RANGE[1] - YEAR_RANGE[0] + 1
-STAT_COLUMNS = ["docs", "rows", "docs_lost", "rows_lost", "weight_lost"]
+STAT_COLUMNS = [
+    "docs",
+    "rows",
+    "docs_lost",
+    "rows_lost",
+    "weight_lost",
+    "docs_duplicate",
+    "rows_duplicate",
+]
 
 
 class NoUsableRecords(ValueError):
@@ -338,6 +348,7 @@ def validate_records(
         country_code, country_text = np.zeros(n, np.int64), np.array([""], dtype=object)
     has_weight = "weight" in raw.columns
     weight = _numbers(raw, "weight", n)
+    no_address = _text(raw["no_address"]) if "no_address" in raw else pd.Series("", index=raw.index)
 
     with np.errstate(invalid="ignore"):
         year_ok = (
@@ -352,7 +363,11 @@ def validate_records(
     placed = place_rows(
         raw,
         geocoder=geocoder,
-        eligible=(source_code >= 0) & doc_id.ne("").to_numpy() & year_ok & weight_ok,
+        eligible=(source_code >= 0)
+        & doc_id.ne("").to_numpy()
+        & year_ok
+        & weight_ok
+        & no_address.eq("").to_numpy(),
     )
     lat, lon, method, score = placed.lat, placed.lon, placed.method, placed.score
     coords_missing = placed.missing
@@ -377,6 +392,8 @@ def validate_records(
         ("empty doc_id", doc_id.eq("").to_numpy(), raw["doc_id"]),
         ("bad year", ~year_ok, raw["year"]),
         ("bad weight", ~weight_ok, raw["weight"] if has_weight else None),
+        # A source reader's own reason for a row it could not place (core.readers).
+        ("no address", no_address.ne("").to_numpy(), no_address),
         ("missing country", (country_text == "")[country_code], country),
         ("bad country", ~np.isin(country_text, list(known_countries))[country_code], country),
         ("not geocoded", coords_missing, _PLACE),
@@ -439,6 +456,8 @@ def validate_records(
             "weight": weight,
             "geocode_method": pd.Categorical.from_codes(method, dtype=METHOD_DTYPE),
             "geocode_score": score,
+            # 0: a record table; else the source export (file) the row was read from.
+            "export": np.zeros(n, np.int64),
         }
     )
     return out
@@ -570,7 +589,7 @@ def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
     pandas.DataFrame
         All numeric: ``doc_a``, ``doc_b`` (128-bit key of (source,
         doc_id), see :mod:`core.hashing`), ``year``, ``loc`` (:func:`pack_locations`),
-        ``weight``, ``valid``.
+        ``weight``, ``valid``, ``export``.
     """
     source_code = checked["source"].cat.codes.to_numpy(np.int64)
     keep = (source_code >= 0) & (checked["doc_id"] != "").to_numpy()
@@ -595,6 +614,7 @@ def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
             "loc": loc,
             "weight": column("weight").astype(np.float64),
             "valid": (checked["reason"].cat.codes.to_numpy() == 0)[keep],
+            "export": column("export").astype(np.int64),
         }
     )
 
@@ -615,11 +635,18 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
         ``rows`` with ``w`` (int64: ``weight × scale`` where a weight was given, else
         ``scale / rows of the document``, rounded), ``year`` replaced by the document's year
         (earliest valid year on its rows; ``NO_YEAR`` if none), ``doc_first`` (the
-        document's first row here) and ``doc_kept`` (the document has a usable row).
+        document's first row here), ``doc_kept`` (the document has a usable row) and
+        ``duplicate``: the row belongs to a second export of a document read from a source
+        format (``export`` > 0: the same UT, EID, work id or deal in two overlapping exports),
+        so the document counts once, from its first export.
     """
     if rows.empty:
         return rows.assign(
-            w=np.zeros(0, np.int64), doc_first=np.zeros(0, bool), doc_kept=np.zeros(0, bool)
+            w=np.zeros(0, np.int64),
+            doc_first=np.zeros(0, bool),
+            doc_kept=np.zeros(0, bool),
+            duplicate=np.zeros(0, bool),
+            doc_duplicate=np.zeros(0, bool),
         )
     # Sort by document so each one is a run: run-length sums beat hash groupbys here.
     doc_a, doc_b = rows["doc_a"].to_numpy(), rows["doc_b"].to_numpy()
@@ -635,23 +662,31 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
     starts = np.flatnonzero(is_start)
     doc = np.empty(len(order), np.int64)
     doc[order] = np.cumsum(is_start) - 1
-    n_rows = np.diff(np.r_[starts, len(order)])
-    year = rows["year"].to_numpy(np.int64)[order]
+    export = rows["export"].to_numpy(np.int64)
+    duplicate = export != np.minimum.reduceat(export[order], starts)[doc]
+    n_rows = np.add.reduceat((~duplicate[order]).astype(np.int64), starts)
+    year = np.where(duplicate, NO_YEAR, rows["year"].to_numpy(np.int64))[order]
     never = np.iinfo(np.int64).max
     # Earliest valid year per document: NO_YEAR rows must not win the minimum.
     earliest = np.minimum.reduceat(np.where(year == NO_YEAR, never, year), starts)
     doc_year = np.where(earliest == never, NO_YEAR, earliest)[doc]
-    valid = rows["valid"].to_numpy()
+    usable = rows["valid"].to_numpy()
+    valid = usable & ~duplicate
     kept = np.add.reduceat(valid[order].astype(np.int64), starts) > 0
     first = np.zeros(len(order), bool)
     first[order[starts]] = True
+    doc_duplicate = np.add.reduceat(duplicate[order].astype(np.int64), starts) > 0
     weight = rows["weight"].to_numpy()
     w = np.where(np.isnan(weight), scale / np.maximum(n_rows[doc], 1), weight * scale)
     return rows.assign(
-        w=np.rint(w).astype(np.int64),
+        w=np.where(duplicate, 0, np.rint(w).astype(np.int64)),
         year=doc_year.astype(np.int32),
+        valid=valid,
         doc_first=first,
         doc_kept=kept[doc],
+        # Rejected rows of a second export stay rejects; the usable ones are duplicates.
+        duplicate=duplicate & usable,
+        doc_duplicate=doc_duplicate[doc],
     )
 
 
@@ -756,6 +791,7 @@ def document_stats(rows: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
     valid = rows["valid"].to_numpy()
     first = rows["doc_first"].to_numpy()
     kept = rows["doc_kept"].to_numpy()
+    duplicate = rows["duplicate"].to_numpy()
     frame = pd.DataFrame(
         {
             "source": rows["loc"].to_numpy() // (n_lat * n_lon * N_COUNTRY_CODES),
@@ -763,8 +799,11 @@ def document_stats(rows: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
             "docs": first & kept,
             "rows": valid,
             "docs_lost": first & ~kept,
-            "rows_lost": ~valid,
-            "weight_lost": np.where(valid, 0, rows["w"].to_numpy()),
+            "rows_lost": ~valid & ~duplicate,
+            "weight_lost": np.where(valid | duplicate, 0, rows["w"].to_numpy()),
+            # Counted where the duplicate rows' document is: the first row's year.
+            "docs_duplicate": first & rows["doc_duplicate"].to_numpy(),
+            "rows_duplicate": duplicate,
         }
     )
     out = frame.groupby(["source", "year"], sort=True)[STAT_COLUMNS].sum().reset_index()

@@ -20,9 +20,13 @@ import pandas as pd
 from flows import __version__
 from flows.errors import ConfigError, InputError, OutputError, UserError
 from flows.report.notices import GAZETTEER_CREDIT, SYNTHETIC_NOTICE
+from flows.types import InputSpec
 
 if TYPE_CHECKING:
     from flows.types import RunResult
+
+#: ``--format`` choices; flows.run.INPUT_FORMATS holds the same names (tests check it).
+INPUT_FORMAT_NAMES = ("records", "wos", "scopus", "openalex", "deals")
 
 
 class Failure(click.ClickException):
@@ -58,6 +62,20 @@ def main() -> None:
     "Default: the embedded SYNTHETIC demo world.",
 )
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(INPUT_FORMAT_NAMES),
+    default="records",
+    show_default=True,
+    help="Format of every --input: our record contract, or a source's own export format.",
+)
+@click.option(
+    "--institutions",
+    metavar="URL",
+    help="openalex: the institutions entity (files or folder), for coordinates.",
+)
+@click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
+@click.option(
     "--output",
     default="./output",
     show_default=True,
@@ -84,6 +102,9 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar or stage log.")
 def run(
     inputs: tuple[str, ...],
+    fmt: str,
+    institutions: str | None,
+    mapping: str | None,
     output: str,
     config_file: str | None,
     scheduler: str | None,
@@ -105,13 +126,28 @@ def run(
         config = load_config(config_file, environ=os.environ, overrides=overrides)
         result = run_ranking(
             config,
-            list(inputs),
+            input_specs(inputs, fmt, institutions=institutions, mapping=mapping),
             output,
             previous=previous,
             progress=not quiet and sys.stderr.isatty(),
             notify=lambda line: click.echo(line, err=True),
         )
     _print_result(result, top=min(10, config.top))
+
+
+def input_specs(
+    urls: tuple[str, ...], fmt: str, *, institutions: str | None, mapping: str | None
+) -> list[InputSpec]:
+    """``--input`` URLs in the ``--format`` given, with that format's file options."""
+    options = {"institutions-url": institutions, "mapping-url": mapping}
+    for flag, value in (("--institutions", institutions), ("--mapping", mapping)):
+        needs = "openalex" if flag == "--institutions" else "deals"
+        if value and fmt != needs:
+            raise click.UsageError(f"{flag} applies to --format {needs}, not {fmt}")
+    if fmt == "deals" and urls and not mapping:
+        raise click.UsageError("--format deals needs --mapping (a YAML mapping of the columns)")
+    given = {k: v for k, v in options.items() if v}
+    return [InputSpec(url, fmt, given) for url in urls]
 
 
 def _configure_logging(quiet: bool) -> None:
@@ -206,6 +242,64 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
         )
     click.echo(f"Output: {output_url}")
     click.echo(GAZETTEER_CREDIT)
+
+
+@main.command("convert")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(INPUT_FORMAT_NAMES[1:]),
+    required=True,
+    help="The source format of every --input.",
+)
+@click.option("--input", "inputs", multiple=True, required=True, metavar="URL", help="Repeatable.")
+@click.option(
+    "--output",
+    required=True,
+    metavar="URL",
+    help="Folder of the Parquet dataset; rejects go to <output>-rejects/.",
+)
+@click.option("--institutions", metavar="URL", help="openalex: the institutions entity.")
+@click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="YAML file overriding the defaults (storage-options, dask).",
+)
+def convert_command(
+    fmt: str,
+    inputs: tuple[str, ...],
+    output: str,
+    institutions: str | None,
+    mapping: str | None,
+    config_file: str | None,
+) -> None:
+    """Convert source files to the record contract (Parquet parts), one task per file."""
+    from flows.config import load_config
+    from flows.readers import convert_source, load_reader_options, source_files
+    from flows.runtime import computing_on
+    from flows.storage import StorageTarget
+
+    (spec, *_) = input_specs(inputs, fmt, institutions=institutions, mapping=mapping)
+    with user_errors():
+        config = load_config(config_file, environ=os.environ)
+        options = load_reader_options(fmt, spec.options, config.storage_options)
+        target = StorageTarget(output, config.storage_options)
+        # Missing inputs are found before a cluster starts.
+        named = source_files(list(inputs), fmt, config.storage_options)
+        with computing_on(None, scheduler=config.scheduler, workers=config.workers):
+            files, rows, rejected = convert_source(
+                named,
+                fmt=fmt,
+                options=options,
+                output=target,
+                storage_options=config.storage_options,
+            )
+    click.echo(f"{files:,} {fmt} files: {rows:,} rows written to {target.url_of()}")
+    if rejected:
+        click.echo(f"{rejected:,} rows without a place: {target.url_of()}-rejects", err=True)
 
 
 @main.command("demo-data")

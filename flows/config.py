@@ -18,11 +18,13 @@ import yaml
 
 from core.sources import SOURCES
 from flows.errors import ConfigError
+from flows.types import RECORDS_FORMAT, InputSpec
 
 ENV_PREFIX = "ICRANK__"
 REDACTED = "***"
-# Sections that do not change a ranking (its run id and manifest leave them out).
-RUNTIME_KEYS = ("dask",)
+# Sections a run's id and manifest parameters leave out: where it computes does not change a
+# ranking, and its inputs are fingerprinted file by file.
+RUNTIME_KEYS = ("dask", "inputs")
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|session|auth", re.IGNORECASE)
 
 
@@ -64,6 +66,8 @@ class Config:
     top: int
     warn_rejected_share: float
     storage_options: dict[str, Any] = field(repr=False)
+    inputs: tuple[InputSpec, ...]
+    """The ``inputs:`` list (used when the command line names none)."""
     scheduler: str | None
     workers: int | None
     geocoding: GeocodingParams
@@ -77,7 +81,7 @@ class Config:
         return redact(self.raw)
 
     def ranking_parameters(self) -> dict[str, Any]:
-        """:meth:`redacted` without the keys that say where a run computes, not what."""
+        """:meth:`redacted` without where a run computes and what it reads (``RUNTIME_KEYS``)."""
         return {k: v for k, v in self.redacted().items() if k not in RUNTIME_KEYS}
 
 
@@ -248,6 +252,10 @@ def load_config(
         top=int(settings["top"]),
         warn_rejected_share=float(settings["warn-rejected-share"]),
         storage_options=dict(settings["storage-options"]),
+        inputs=tuple(
+            InputSpec(i["url"], i.get("format", RECORDS_FORMAT), dict(i.get("options") or {}))
+            for i in settings["inputs"]
+        ),
         scheduler=settings["dask"]["scheduler"],
         workers=settings["dask"]["workers"],
         geocoding=GeocodingParams(

@@ -57,8 +57,18 @@ def _format_of(path: str) -> str | None:
     return None
 
 
-def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """Every record file named by ``urls`` (files, folders or globs), with its filesystem."""
+def expand_inputs(
+    urls: Sequence[str],
+    storage_options: Mapping[str, Any],
+    *,
+    accepts: Callable[[str], object] = _format_of,
+    kinds: str = ".parquet or .csv",
+) -> list[tuple[str, Any]]:
+    """Every input file named by ``urls`` (files, folders or globs), with its filesystem.
+
+    ``accepts(path)`` says whether a file is of the input's kind (``kinds`` names them in
+    messages): a folder contributes the files it accepts, a named file must be one.
+    """
     found: list[tuple[str, Any]] = []
     for url in urls:
         try:
@@ -71,13 +81,13 @@ def expand_inputs(urls: Sequence[str], storage_options: Mapping[str, Any]) -> li
         for path in paths:
             try:
                 if fs.isdir(path):
-                    inside = sorted(p for p in fs.find(path) if _format_of(p))
+                    inside = sorted(p for p in fs.find(path) if accepts(p))
                     if not inside:
-                        raise InputError(f"input {url}: folder holds no .parquet or .csv file")
+                        raise InputError(f"input {url}: folder holds no {kinds} file")
                     found.extend((fs.unstrip_protocol(p), fs) for p in inside)
                 elif fs.exists(path):
-                    if _format_of(path) is None:
-                        raise InputError(f"input {url}: not a .parquet or .csv file")
+                    if not accepts(path):
+                        raise InputError(f"input {url}: not a {kinds} file")
                     found.append((fs.unstrip_protocol(path), fs))
                 else:
                     raise InputError(f"input {url}: no such file")
@@ -229,11 +239,12 @@ def load_aliases(url: str, storage_options: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def input_fingerprints(
-    urls: Sequence[str], storage_options: Mapping[str, Any]
+    urls: Sequence[str], storage_options: Mapping[str, Any], **kinds: Any
 ) -> list[dict[str, Any]]:
-    """Each input file with its size and version tag (ETag or modification time)."""
+    """Each input file with its size and version tag (ETag or modification time);
+    ``kinds`` as for :func:`expand_inputs`."""
     out = []
-    for url, fs in expand_inputs(urls, storage_options):
+    for url, fs in expand_inputs(urls, storage_options, **kinds):
         try:
             info = fs.info(fs._strip_protocol(url))
         except storage_errors() as exc:
@@ -357,7 +368,7 @@ def _attach_text(
         frame[column] = pd.Series(values, dtype=object, index=frame.index, copy=False)
 
 
-def _checked_from_map(
+def checked_from_map(
     func: Callable[..., pd.DataFrame], items: Sequence[Any], *, label: str, **kwargs: Any
 ) -> dd.DataFrame:
     """A collection of checked partitions, ``func(item, **kwargs)`` each."""
@@ -374,7 +385,7 @@ def read_records(
 ) -> dd.DataFrame:
     """Stage *read + validate*: every input row checked, rows without coordinates geocoded
     first (on the workers), one partition per piece."""
-    return _checked_from_map(
+    return checked_from_map(
         _read_and_check,
         plan_pieces(urls, storage_options),
         label="icrank-read",
@@ -397,7 +408,7 @@ def demo_records(*, settings: ReadSettings, scale: float, seed: int) -> dd.DataF
     """Stage *read + validate* on the embedded SYNTHETIC demo world, generated on the workers."""
     from core.demo_world import demo_chunk_count
 
-    return _checked_from_map(
+    return checked_from_map(
         _demo_and_check,
         range(demo_chunk_count(scale=scale)),
         label="icrank-demo",

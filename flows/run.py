@@ -7,15 +7,18 @@ a user can fix, each with the command line's exit code.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import dask.dataframe as dd
 
 from core.gazetteer import GAZETTEER_CREDIT, load_cities
 from core.records import NoUsableRecords
 from flows.config import Config
-from flows.errors import InputError
+from flows.errors import ConfigError, InputError
 from flows.inputs import ReadSettings, demo_records, input_fingerprints, read_records
 from flows.population import open_population_grid
 from flows.publish import (
@@ -28,6 +31,7 @@ from flows.publish import (
     render_outputs,
 )
 from flows.rank import rank_records
+from flows.readers import SOURCE_FORMATS, load_reader_options, read_source_records, source_files
 from flows.report.notices import SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
 from flows.runtime import computing_on, dashboard_link
 from flows.storage import StorageTarget
@@ -35,8 +39,8 @@ from flows.types import RECORDS_FORMAT, InputSpec, PreviousRun, RunResult, Stage
 
 log = logging.getLogger("icrank")
 
-#: Input formats a run reads; each names its reader.
-INPUT_FORMATS = (RECORDS_FORMAT,)
+#: Input formats a run reads: the record contract and the source formats of core/readers.
+INPUT_FORMATS = (RECORDS_FORMAT, *SOURCE_FORMATS)
 TITLE = "Innovation cluster ranking"
 
 
@@ -44,11 +48,57 @@ def _input_specs(inputs: Sequence[InputSpec | str]) -> list[InputSpec]:
     specs = [InputSpec(i) if isinstance(i, str) else i for i in inputs]
     for spec in specs:
         if spec.format not in INPUT_FORMATS:
-            raise InputError(
+            raise ConfigError(
                 f"input {spec.url}: unknown format {spec.format!r} "
                 f"(known: {', '.join(INPUT_FORMATS)})"
             )
     return specs
+
+
+def _by_format(specs: Sequence[InputSpec]) -> dict[tuple[str, str], list[InputSpec]]:
+    # Inputs of one format with the same options share one collection.
+    groups: dict[tuple[str, str], list[InputSpec]] = {}
+    for spec in specs:
+        key = (spec.format, json.dumps(dict(spec.options), sort_keys=True, default=str))
+        groups.setdefault(key, []).append(spec)
+    return groups
+
+
+def fingerprint_inputs(
+    specs: Sequence[InputSpec], storage_options: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Each input file with its size and version tag, and its format when not records."""
+    out = []
+    for (fmt, _), group in _by_format(specs).items():
+        urls = [spec.url for spec in group]
+        if fmt == RECORDS_FORMAT:
+            out += input_fingerprints(urls, storage_options)
+        else:
+            files = source_files(urls, fmt, storage_options)
+            out += [
+                {**f, "format": fmt}
+                for f in input_fingerprints(files, storage_options, accepts=lambda p: True)
+            ]
+    return out
+
+
+def read_inputs(
+    specs: Sequence[InputSpec], settings: ReadSettings, storage_options: Mapping[str, Any]
+) -> dd.DataFrame:
+    """Stage *read + validate* of every input, each through the reader of its format."""
+    parts = []
+    for (fmt, _), group in _by_format(specs).items():
+        urls = [spec.url for spec in group]
+        if fmt == RECORDS_FORMAT:
+            parts.append(read_records(urls, settings=settings, storage_options=storage_options))
+            continue
+        options = load_reader_options(fmt, group[0].options, storage_options)
+        parts.append(
+            read_source_records(
+                urls, fmt=fmt, options=options, settings=settings, storage_options=storage_options
+            )
+        )
+    return parts[0] if len(parts) == 1 else dd.concat(parts)
 
 
 def _previous_run(url: str | None, config: Config) -> PreviousRun | None:
@@ -82,7 +132,8 @@ def run_ranking(
     config : Config
         ``flows.config.load_config()``.
     inputs : sequence of InputSpec or str
-        Record tables (URLs of files, folders or globs); empty: the embedded SYNTHETIC
+        Record tables or source files (URLs of files, folders or globs, each in its
+        format); empty: the config's ``inputs:``, and without those the embedded SYNTHETIC
         demo world.
     output : str
         Parent folder of the run folders, on any fsspec URL.
@@ -109,7 +160,7 @@ def run_ranking(
     """
     notify = notify or log.info
     started = time.perf_counter()
-    specs = _input_specs(inputs)
+    specs = _input_specs(inputs or config.inputs)
     synthetic = not specs
     parameters = config.ranking_parameters()
     target = StorageTarget(output, config.storage_options)
@@ -124,9 +175,8 @@ def run_ranking(
                 settings=settings, scale=config.demo_scale, seed=config.demo_seed
             )
         else:
-            urls = [spec.url for spec in specs]
-            fingerprints = input_fingerprints(urls, config.storage_options)
-            checked = read_records(urls, settings=settings, storage_options=config.storage_options)
+            fingerprints = fingerprint_inputs(specs, config.storage_options)
+            checked = read_inputs(specs, settings, config.storage_options)
     with stages("previous run"):
         earlier = _previous_run(previous, config)
     with computing_on(client, scheduler=config.scheduler, workers=config.workers) as active:

@@ -88,6 +88,9 @@ def _source_counts(
         "rows": int(stats["rows"].sum()),
         "rows_rejected": int(stats["rows_lost"].sum()),
         "weight_lost_to_rejects": float(stats["weight_lost"].sum() / WEIGHT_SCALE),
+        # The same document in two overlapping source exports counts once.
+        "duplicate_documents_dropped": int(stats["docs_duplicate"].sum()),
+        "duplicate_rows_dropped": int(stats["rows_duplicate"].sum()),
         "world_total": float(totals[source] / WEIGHT_SCALE),
         **info,
     }
@@ -138,7 +141,7 @@ def ranking_summary(
         "warnings": warnings,
         "window": {"start_year": start, "end_year": end},
         "counts": {
-            "rows_read": int(len(rejects) + stats["rows"].sum()),
+            "rows_read": int(len(rejects) + stats["rows"].sum() + stats["rows_duplicate"].sum()),
             "rows_rejected": int(len(rejects)),
             "rejected_by_reason": {
                 str(k): int(v) for k, v in rejects["reason"].value_counts().sort_index().items()

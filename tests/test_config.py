@@ -96,3 +96,22 @@ def test_where_a_run_computes_is_configured_but_not_part_of_its_parameters(tmp_p
     assert load_config(overrides={"dask": {"workers": 3}}).workers == 3
     with pytest.raises(ConfigError, match="dask.workers"):
         load_config(overrides={"dask": {"workers": 0}})
+
+
+def test_inputs_list_names_each_input_with_its_format_and_options(tmp_path):
+    from flows.types import InputSpec
+
+    path = tmp_path / "inputs.yaml"
+    path.write_text(
+        "inputs:\n"
+        "  - {url: s3://b/works/, format: openalex, options: {institutions-url: s3://b/i/}}\n"
+        "  - {url: data/records.parquet}\n"
+    )
+    config = load_config(str(path))
+    assert config.inputs == (
+        InputSpec("s3://b/works/", "openalex", {"institutions-url": "s3://b/i/"}),
+        InputSpec("data/records.parquet"),
+    )
+    assert "inputs" not in config.ranking_parameters()  # fingerprinted file by file instead
+    with pytest.raises(ConfigError, match=r"inputs\.0\.format"):
+        load_config(overrides={"inputs": [{"url": "x", "format": "ris"}]})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ from core.records import (
     _country_codes,
     aggregate_locations,
     coordinates_missing,
+    document_stats,
     fractional_weights,
     geocoded_table,
     keyed_rows,
@@ -340,3 +342,66 @@ def test_sorted_stats_order_sources_as_the_table_of_sources():
         ("vc", 0),
         ("vc", 1),
     ]
+
+
+def weighted(export: list[int], weight: list[float], doc: list[int] | None = None) -> pd.DataFrame:
+    doc = doc or [7] * len(export)
+    rows = pd.DataFrame(
+        {
+            "doc_a": np.array(doc, np.int64),
+            "doc_b": np.array(doc, np.int64),
+            "year": np.int32(2021),
+            "loc": np.arange(len(export), dtype=np.int64),
+            "weight": weight,
+            "valid": True,
+            "export": np.array(export, np.int64),
+        }
+    )
+    return fractional_weights(rows)
+
+
+def test_a_document_in_two_source_exports_counts_once_from_the_first():
+    # Export 1 holds the work's three institutions (1/3 each); export 2 holds it again.
+    out = weighted([2, 1, 1, 2, 1, 2], [1 / 3] * 6)
+    assert out["duplicate"].tolist() == [True, False, False, True, False, True]
+    assert out["w"].sum() == pytest.approx(WEIGHT_SCALE, abs=2)
+    assert out.loc[out["duplicate"], "w"].eq(0).all()
+    assert not out.loc[out["duplicate"], "valid"].any()  # not counted, not rejected
+    stats = document_stats(out, rounding_deg=0.01)
+    assert stats["docs"].sum() == 1 and stats["docs_duplicate"].sum() == 1
+    assert stats["rows_duplicate"].sum() == 3 and stats["rows_lost"].sum() == 0
+
+
+def test_rows_of_record_tables_in_several_files_all_count():
+    # export 0: our record contract, where a document may be split over files on purpose.
+    out = weighted([0, 0, 0], [np.nan] * 3)
+    assert not out["duplicate"].any()
+    assert out["w"].tolist() == [round(WEIGHT_SCALE / 3)] * 3
+    # Two documents, one export each: nothing is a duplicate.
+    other = weighted([1, 2], [1.0, 1.0], doc=[1, 2])
+    assert not other["duplicate"].any() and other["w"].tolist() == [WEIGHT_SCALE] * 2
+
+
+def test_a_readers_own_reason_rejects_the_row_without_geocoding_it():
+    calls: list[int] = []
+
+    def geocoder(places: pd.DataFrame) -> pd.DataFrame:
+        calls.append(len(places))
+        return fake_geocoder(places)
+
+    raw = pd.DataFrame(
+        {
+            "source": "publication",
+            "doc_id": "W1",
+            "year": 2022,
+            "city": ["Lyon", None],
+            "weight": [0.5, 0.5],
+            "no_address": [None, "authorship without institution"],
+            "file": "works.jsonl",
+            "row": [0, 0],
+        }
+    )
+    out = validate_records(raw, rounding_deg=0.01, known_countries=COUNTRIES, geocoder=geocoder)
+    assert out["reason"].astype(str).tolist() == ["", "no address"]
+    assert out["value"].tolist() == ["", "authorship without institution"]
+    assert calls == [1]  # only the placeable row was geocoded

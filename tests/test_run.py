@@ -74,7 +74,7 @@ def test_without_a_client_the_active_one_is_used_and_the_demo_is_announced(clien
 @pytest.mark.parametrize(
     ("inputs", "output", "error", "needle"),
     [
-        ([InputSpec("x.parquet", format="wos")], None, InputError, "unknown format 'wos'"),
+        ([InputSpec("x.parquet", format="ris")], None, ConfigError, "unknown format 'ris'"),
         (["{tmp}/missing.parquet"], None, InputError, "missing.parquet"),
         ([], "{tmp}/file.txt/out", OutputError, "cannot write output"),
     ],
@@ -90,7 +90,7 @@ def test_user_failures_raise_typed_one_line_errors_before_any_cluster(
         run_ranking(config, inputs, output)
     message = str(info.value)
     assert needle in message and "\n" not in message
-    assert isinstance(info.value, UserError) and info.value.exit_code in (3, 4)
+    assert isinstance(info.value, UserError) and info.value.exit_code in (2, 3, 4)
 
 
 def test_every_user_error_kind_has_its_documented_exit_code():

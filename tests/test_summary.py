@@ -26,6 +26,8 @@ def stats(rows_by_year: dict[int, int], source: str = "patent") -> pd.DataFrame:
             "docs_lost": 0,
             "rows_lost": 0,
             "weight_lost": 0,
+            "docs_duplicate": 0,
+            "rows_duplicate": 0,
         }
     )
 
