@@ -23,8 +23,8 @@ from flows.inputs import ReadSettings, checked_from_map, expand_inputs
 from flows.storage import StorageTarget, describe, storage_errors
 from flows.testhooks import pause
 
-#: Source formats, and the file names a folder of each holds (a file named on its own is
-#: taken whatever its name; its reader checks the content).
+#: Source formats and the endings of their file names: a folder contributes the files that
+#: end so, a file named on its own must too (its reader then checks the content).
 SOURCE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "wos": (".txt", ".tsv", ".txt.gz", ".tsv.gz"),
     "scopus": (".csv", ".csv.gz"),
