@@ -16,15 +16,15 @@ import argparse
 import io
 import os
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import yaml
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from timing import best_of  # noqa: E402
 
 from core.readers.deals import parse  # noqa: E402
 
@@ -55,15 +55,6 @@ def repeated(name: str, records: int, id_column: int) -> bytes:
     return ("\r\n".join(out) + "\r\n").encode("utf-8")
 
 
-def best_of(repeat: int, run: Callable[[], pd.DataFrame]) -> tuple[float, int]:
-    times, rows = [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        rows = len(run())
-        times.append(time.perf_counter() - start)
-    return min(times), rows
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--records", type=int, default=100_000)
@@ -79,11 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         ),
     ]
     for label, data, mapping in cases:
-        plain, n_plain = best_of(args.repeat, lambda d=data: pd.read_csv(io.BytesIO(d)))
-        reader, n_rows = best_of(
+        plain, table = best_of(args.repeat, lambda d=data: pd.read_csv(io.BytesIO(d)))
+        n_plain = len(table)
+        reader, frame = best_of(
             args.repeat,
             lambda d=data, m=mapping: parse(d, file="deals.csv", options={"mapping": m}),
         )
+        n_rows = len(frame)
         print(
             f"{label}: {len(data) / 1e6:.1f} MB, {n_plain:,} records → {n_rows:,} rows; "
             f"read_csv {n_plain / plain:,.0f} records/s, deals.parse {n_plain / reader:,.0f} "

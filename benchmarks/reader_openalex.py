@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
+
+from timing import best_of
 
 from core.readers import openalex
 
@@ -35,15 +36,6 @@ def generated_file(works: int) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--works", type=int, default=100_000)
@@ -56,11 +48,11 @@ def main() -> None:
 
     frame = openalex.parse(data, file="bench.jsonl", options={"work_types": None})
     rows = len(frame)
-    t_plain = best_of(3, plain)
-    t_reader = best_of(
+    t_plain, _ = best_of(3, plain)
+    t_reader, _ = best_of(
         3, lambda: openalex.parse(data, file="bench.jsonl", options={"work_types": None})
     )
-    t_joined = best_of(
+    t_joined, _ = best_of(
         3,
         lambda: openalex.parse(
             data, file="bench.jsonl", options={"work_types": None, "institutions": table}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import time
 from pathlib import Path
 
 import pandas as pd
+from timing import best_of
 
 from core.readers import scopus
 
@@ -38,16 +38,6 @@ def build(records: int) -> bytes:
     return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
 
 
-def best_time(fn, repeat: int) -> float:
-    """The fastest of ``repeat`` runs of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def main() -> None:
     """Build the file, time both parsers, print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,8 +50,8 @@ def main() -> None:
     def plain() -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
-    base = best_time(plain, args.repeat)
-    ours = best_time(lambda: scopus.parse(data, file="bench.csv"), args.repeat)
+    base, _ = best_of(args.repeat, plain)
+    ours, _ = best_of(args.repeat, lambda: scopus.parse(data, file="bench.csv"))
     print(f"file: {len(data) / 1e6:.1f} MB, {args.records:,} records, {rows:,} reader rows")
     print(f"pandas.read_csv (all columns as text): {args.records / base:,.0f} records/s")
     print(f"core.readers.scopus.parse:             {args.records / ours:,.0f} records/s")

@@ -24,14 +24,14 @@ import io
 import os
 import re
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from timing import best_of  # noqa: E402
 
 from core.readers import wos  # noqa: E402
 
@@ -110,15 +110,6 @@ def tab_floor(data: bytes) -> int:
     return len(frame)
 
 
-def best_of(repeat: int, run: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return min(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
@@ -131,8 +122,8 @@ def main() -> None:
         n_records = floor(data)
         frame = wos.parse(data, file="bench.txt")
         assert frame["doc_id"].nunique() == n_records, (frame["doc_id"].nunique(), n_records)
-        t_floor = best_of(args.repeat, lambda data=data, floor=floor: floor(data))
-        t_reader = best_of(args.repeat, lambda data=data: wos.parse(data, file="bench.txt"))
+        t_floor, _ = best_of(args.repeat, lambda data=data, floor=floor: floor(data))
+        t_reader, _ = best_of(args.repeat, lambda data=data: wos.parse(data, file="bench.txt"))
         print(
             f"{form:>13}: {n_records:,} records ({len(data) / 1e6:.1f} MB) → {len(frame):,} rows; "
             f"floor {n_records / t_floor:,.0f} records/s, reader {n_records / t_reader:,.0f} "
