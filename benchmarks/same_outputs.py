@@ -69,11 +69,27 @@ def digests(run: Path) -> dict[str, str]:
 
 def run_version(code: Path, cache: Path, args: list[str], output: Path) -> dict[str, str]:
     env = dict(os.environ, PYTHONPATH=str(code), ICRANK_CACHE_DIR=str(cache))
+    where = subprocess.run(
+        [sys.executable, "-c", "import flows; print(flows.__file__)"],
+        env=env,
+        cwd=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not where.startswith(str(code)):
+        raise SystemExit(f"version in {code} would import {where}: not a comparison")
     command = [sys.executable, "-m", "flows.cli", "run", "--quiet", *args]
     for out, extra in ((output, []), (output.with_name(output.name + "-again"), ["--previous"])):
         extra = [*extra, str(output)] if extra else []
+        # Run from the code's folder: ``python -m`` puts the working folder first on the path,
+        # ahead of PYTHONPATH and of an editable install's finder.
         done = subprocess.run(
-            [*command, "--output", str(out), *extra], env=env, capture_output=True, text=True
+            [*command, "--output", str(out), *extra],
+            env=env,
+            cwd=code,
+            capture_output=True,
+            text=True,
         )
         if done.returncode:
             raise SystemExit(f"{code}: icrank run {' '.join(args)} failed:\n{done.stderr[-2000:]}")
@@ -101,6 +117,7 @@ def main() -> int:
             [sys.executable, "-m", "flows.cli", "demo-data", "--output", str(demo_csv)]
             + ["--scale", "0.1", "--format", "csv"],
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            cwd=ROOT,
             check=True,
             capture_output=True,
         )
