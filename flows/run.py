@@ -32,7 +32,7 @@ from flows.publish import (
 )
 from flows.rank import rank_records
 from flows.readers import SOURCE_FORMATS, load_reader_options, read_source_records, source_files
-from flows.report.notices import SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
+from flows.report.notices import SYNTHETIC_INPUTS, SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
 from flows.runtime import computing_on, dashboard_link
 from flows.storage import StorageTarget
 from flows.types import RECORDS_FORMAT, InputSpec, PreviousRun, RunResult, StageLog
@@ -210,7 +210,7 @@ def run_ranking(
     ranking.summary = {
         "run_id": run_id,
         "synthetic": synthetic,
-        "inputs": fingerprints or ["embedded demo world (synthetic)"],
+        "inputs": fingerprints or [SYNTHETIC_INPUTS],
         "previous_run": earlier.run_id if earlier else None,
         "parameters": parameters,
         **ranking.summary,
