@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from flows.types import RunResult
 
 #: ``--format`` choices; flows.run.INPUT_FORMATS holds the same names (tests check it).
-INPUT_FORMAT_NAMES = ("records", "wos", "scopus", "openalex", "deals")
+INPUT_FORMAT_NAMES = ("records", "wos", "scopus", "openalex", "deals", "patentsview", "patstat")
 
 
 class Failure(click.ClickException):
@@ -76,6 +76,13 @@ def main() -> None:
 )
 @click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
 @click.option(
+    "--option",
+    "format_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A reader option of --format, e.g. year=grant (patentsview); repeatable.",
+)
+@click.option(
     "--output",
     default="./output",
     show_default=True,
@@ -105,6 +112,7 @@ def run(
     fmt: str,
     institutions: str | None,
     mapping: str | None,
+    format_options: tuple[str, ...],
     output: str,
     config_file: str | None,
     scheduler: str | None,
@@ -126,7 +134,9 @@ def run(
         config = load_config(config_file, environ=os.environ, overrides=overrides)
         result = run_ranking(
             config,
-            input_specs(inputs, fmt, institutions=institutions, mapping=mapping),
+            input_specs(
+                inputs, fmt, institutions=institutions, mapping=mapping, options=format_options
+            ),
             output,
             previous=previous,
             progress=not quiet and sys.stderr.isatty(),
@@ -135,18 +145,39 @@ def run(
     _print_result(result, top=min(10, config.top))
 
 
+def _format_options(pairs: tuple[str, ...], fmt: str) -> dict[str, Any]:
+    import yaml
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.UsageError(f"--option takes KEY=VALUE, got {pair!r}")
+        if fmt == "records":
+            raise click.UsageError("--option applies to a source --format, not records")
+        # YAML values, so that lists and numbers read as in the config's inputs: list.
+        options[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    return options
+
+
 def input_specs(
-    urls: tuple[str, ...], fmt: str, *, institutions: str | None, mapping: str | None
+    urls: tuple[str, ...],
+    fmt: str,
+    *,
+    institutions: str | None,
+    mapping: str | None,
+    options: tuple[str, ...] = (),
 ) -> list[InputSpec]:
-    """``--input`` URLs in the ``--format`` given, with that format's file options."""
-    options = {"institutions-url": institutions, "mapping-url": mapping}
+    """``--input`` URLs in the ``--format`` given, with that format's options."""
+    given_options = _format_options(options, fmt)
+    options_urls = {"institutions-url": institutions, "mapping-url": mapping}
     for flag, value in (("--institutions", institutions), ("--mapping", mapping)):
         needs = "openalex" if flag == "--institutions" else "deals"
         if value and fmt != needs:
             raise click.UsageError(f"{flag} applies to --format {needs}, not {fmt}")
     if fmt == "deals" and urls and not mapping:
         raise click.UsageError("--format deals needs --mapping (a YAML mapping of the columns)")
-    given = {k: v for k, v in options.items() if v}
+    given = {k: v for k, v in options_urls.items() if v} | given_options
     return [InputSpec(url, fmt, given) for url in urls]
 
 
@@ -262,6 +293,13 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
 @click.option("--institutions", metavar="URL", help="openalex: the institutions entity.")
 @click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
 @click.option(
+    "--option",
+    "format_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A reader option of --format, e.g. year=grant (patentsview); repeatable.",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False),
@@ -274,28 +312,26 @@ def convert_command(
     output: str,
     institutions: str | None,
     mapping: str | None,
+    format_options: tuple[str, ...],
     config_file: str | None,
 ) -> None:
-    """Convert source files to the record contract (Parquet parts), one task per file."""
+    """Convert source files to the record contract (Parquet parts), streamed."""
     from flows.config import load_config
-    from flows.readers import convert_source, load_reader_options, source_files
+    from flows.readers import convert_source, plan_source
     from flows.runtime import computing_on
     from flows.storage import StorageTarget
 
-    (spec, *_) = input_specs(inputs, fmt, institutions=institutions, mapping=mapping)
+    (spec, *_) = input_specs(
+        inputs, fmt, institutions=institutions, mapping=mapping, options=format_options
+    )
     with user_errors():
         config = load_config(config_file, environ=os.environ)
-        options = load_reader_options(fmt, spec.options, config.storage_options)
         target = StorageTarget(output, config.storage_options)
         # Missing inputs are found before a cluster starts.
-        named = source_files(list(inputs), fmt, config.storage_options)
+        plan = plan_source(list(inputs), fmt, spec.options, config.storage_options)
         with computing_on(None, scheduler=config.scheduler, workers=config.workers):
             files, rows, rejected = convert_source(
-                named,
-                fmt=fmt,
-                options=options,
-                output=target,
-                storage_options=config.storage_options,
+                plan, output=target, storage_options=config.storage_options
             )
     click.echo(f"{files:,} {fmt} files: {rows:,} rows written to {target.url_of()}")
     if rejected:

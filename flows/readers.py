@@ -1,16 +1,30 @@
-"""Reading source formats (Web of Science, Scopus, OpenAlex, deal tables): files → a reader of
-``core/readers`` → checked partitions, one per file.
+"""Reading source formats (Web of Science, Scopus, OpenAlex, deal tables, PatentsView,
+PATSTAT): files → a reader of ``core/readers`` → the record contract, streamed.
 
-The readers are pure functions of a file's bytes; this module finds the files, decompresses
-them, loads what a reader needs besides (a deal mapping, the OpenAlex institutions) once on
-the client, and turns a reader's complaint into a one-line :class:`flows.errors.InputError`.
+Two kinds of format:
+
+- *file formats* (``wos``, ``scopus``, ``openalex``, ``deals``): each file is read piece by
+  piece (:mod:`core.readers.pieces`), so a file of any size needs bounded memory; one task
+  per file writes each piece's rows as a Parquet part.
+- *table formats* (``patentsview``, ``patstat``): a folder of published tables; each table
+  file is streamed into prepared Parquet parts (one task per file), then the tables are
+  joined as Dask DataFrames, spilling as Dask does.
+
+A run writes those parts to a scratch folder beside its output and removes it after;
+``icrank convert`` writes the file formats' parts as its output. This module loads what a
+reader needs besides (a deal mapping, the OpenAlex institutions) once on the client, and
+turns a reader's complaint into a one-line :class:`flows.errors.InputError`.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import posixpath
-from collections.abc import Callable, Mapping, Sequence
+import re
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -18,12 +32,16 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from core.readers.pieces import Piece, iter_pieces
+from core.readers.tables import TABLE_SUFFIXES, tables_of
 from flows.errors import ConfigError, InputError, OutputError
 from flows.inputs import ReadSettings, checked_from_map, expand_inputs
 from flows.storage import StorageTarget, describe, storage_errors
 from flows.testhooks import pause
 
-#: Source formats and the endings of their file names: a folder contributes the files that
+log = logging.getLogger("icrank")
+
+#: File formats and the endings of their file names: a folder contributes the files that
 #: end so, a file named on its own must too (its reader then checks the content).
 SOURCE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "wos": (".txt", ".tsv", ".txt.gz", ".tsv.gz"),
@@ -31,14 +49,18 @@ SOURCE_SUFFIXES: dict[str, tuple[str, ...]] = {
     "openalex": (".gz", ".json", ".jsonl", ".json.gz", ".jsonl.gz"),
     "deals": (".csv", ".csv.gz", ".parquet"),
 }
-SOURCE_FORMATS: tuple[str, ...] = tuple(SOURCE_SUFFIXES)
+#: Table formats: each input is a folder of the format's published tables.
+TABLE_FORMATS: tuple[str, ...] = ("patentsview", "patstat")
+SOURCE_FORMATS: tuple[str, ...] = (*SOURCE_SUFFIXES, *TABLE_FORMATS)
+#: Bytes of a file (or a table) read at a time: bounds a reader task's memory.
+PIECE_BYTES = 32 * 2**20
 #: Reader options whose value is a file to load on the client: option -> reader option.
 _FILE_OPTIONS = {"mapping-url": "mapping", "institutions-url": "institutions"}
 
 
 def reader_module(fmt: str) -> ModuleType:
     """The ``core.readers`` module of a source format."""
-    if fmt not in SOURCE_SUFFIXES:
+    if fmt not in SOURCE_FORMATS:
         raise ConfigError(f"unknown input format {fmt!r} (known: {', '.join(SOURCE_FORMATS)})")
     return importlib.import_module(f"core.readers.{fmt}")
 
@@ -59,6 +81,8 @@ def load_reader_options(
     ------
     InputError
         A named file is missing or unreadable.
+    ConfigError
+        A table format's option is unknown or has a bad value.
     """
     import yaml
 
@@ -84,136 +108,488 @@ def load_reader_options(
             if isinstance(exc, InputError):
                 raise
             raise InputError(f"{key} {value}: {describe(exc)}") from None
+    if fmt in TABLE_FORMATS:
+        try:
+            reader_module(fmt).check_options(loaded)
+        except ValueError as exc:
+            raise ConfigError(f"{fmt} options: {exc}") from None
     return loaded
 
 
 def _accepts(fmt: str) -> Callable[[str], bool]:
-    suffixes = SOURCE_SUFFIXES[fmt]
+    suffixes = TABLE_SUFFIXES if fmt in TABLE_FORMATS else SOURCE_SUFFIXES[fmt]
+    if fmt in TABLE_FORMATS:
+        tables = reader_module(fmt).TABLES
+        return lambda path: (
+            any(t.holds(posixpath.basename(path)) for t in tables)
+            and (path.lower().endswith(suffixes))
+        )
     return lambda path: path.lower().endswith(suffixes)
 
 
 def source_files(urls: Sequence[str], fmt: str, storage_options: Mapping[str, Any]) -> list[str]:
     """Every file of format ``fmt`` named by ``urls`` (files, folders or globs)."""
+    if fmt in TABLE_FORMATS:
+        return [
+            url
+            for tables in source_tables(urls, fmt, storage_options)
+            for url in (u for files in tables.values() for u in files)
+        ]
     kinds = " or ".join(SOURCE_SUFFIXES[fmt])
     found = expand_inputs(urls, storage_options, accepts=_accepts(fmt), kinds=f"{fmt} ({kinds})")
     return [url for url, _ in found]
 
 
+def source_tables(
+    urls: Sequence[str], fmt: str, storage_options: Mapping[str, Any]
+) -> list[dict[str, list[str]]]:
+    """Per input folder of a table format: each table's files (URLs), by published name.
+
+    Raises
+    ------
+    InputError
+        A folder without a table the format requires.
+    """
+    module = reader_module(fmt)
+    out = []
+    for url in urls:
+        found = expand_inputs([url], storage_options, accepts=_accepts(fmt), kinds=f"{fmt} tables")
+        by_name = {posixpath.basename(u): u for u, _ in found}
+        try:
+            tables = tables_of(list(by_name), module.TABLES)
+        except ValueError as exc:
+            raise InputError(f"input {url}: not a {fmt} folder: {exc}") from None
+        out.append({name: [by_name[n] for n in names] for name, names in tables.items()})
+    return out
+
+
+# -- file formats ------------------------------------------------------------------------
+
+_LINE = re.compile(r"\bline (\d+)")
+
+
+def _piece_kind(module: ModuleType, name: str) -> Callable[[bytes], str | None]:
+    def kind(head: bytes) -> str | None:
+        return module.piece_kind(head, file=name) if hasattr(module, "piece_kind") else None
+
+    return kind
+
+
+def iter_source_frames(
+    url: str,
+    fmt: str,
+    options: Mapping[str, Any],
+    storage_options: Mapping[str, Any],
+    *,
+    piece_bytes: int = PIECE_BYTES,
+) -> Iterator[pd.DataFrame]:
+    """A file through its reader, piece by piece: reader frames with ``file`` (the file's
+    name) and ``row`` counted through the whole file.
+
+    Raises
+    ------
+    InputError
+        The file cannot be read, or is not of the format (naming the file's line).
+    """
+    module = reader_module(fmt)
+    name = posixpath.basename(url.rstrip("/"))
+    records = 0
+
+    def parse(piece: Piece) -> pd.DataFrame:
+        try:
+            return module.parse(piece.data, file=name, options=dict(options))
+        except ValueError as exc:
+            message = _LINE.sub(
+                lambda m: f"line {piece.file_line(int(m.group(1)))}",
+                " ".join(str(exc).split()),
+                count=1,
+            )
+            raise InputError(f"input {url}: not a {fmt} file: {message}") from None
+
+    try:
+        with StorageTarget(url, storage_options).open(compression="infer") as fh:
+            pieces = iter_pieces(fh, kind=_piece_kind(module, name), piece_bytes=piece_bytes)
+            for piece in pieces:
+                frame = parse(piece)
+                frame["row"] = frame["row"].to_numpy(np.int64) + records
+                records += int(frame.attrs.get("records", 0))
+                yield frame.assign(file=name)
+    except storage_errors() as exc:
+        raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
+
+
 def read_source_file(
     url: str, fmt: str, options: Mapping[str, Any], storage_options: Mapping[str, Any]
 ) -> pd.DataFrame:
-    """One file through its reader: the reader's frame with ``file`` (the file's name)."""
-    try:
-        data = _read_bytes(StorageTarget(url, storage_options))
-    except storage_errors() as exc:
-        raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
-    name = posixpath.basename(url.rstrip("/"))
-    try:
-        frame = reader_module(fmt).parse(data, file=name, options=dict(options))
-    except ValueError as exc:
-        raise InputError(f"input {url}: not a {fmt} file: {' '.join(str(exc).split())}") from None
-    return frame.assign(file=name)
+    """One whole file through its reader (see :func:`iter_source_frames`)."""
+    return pd.concat(
+        list(iter_source_frames(url, fmt, options, storage_options)), ignore_index=True
+    )
 
 
-def _read_source_and_check(
+def _placed_and_unplaced(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    unplaced = frame["no_address"].fillna("").astype(str).str.strip().ne("").to_numpy()
+    return frame[~unplaced].drop(columns="no_address"), frame[unplaced]
+
+
+def _write_file_parts(
     item: tuple[int, str],
     *,
     fmt: str,
     options: Mapping[str, Any],
     storage_options: Mapping[str, Any],
-    settings: ReadSettings,
-) -> pd.DataFrame:
-    export, url = item
+    records: StorageTarget,
+    rejects: StorageTarget | None,
+    piece_bytes: int,
+) -> tuple[list[str], int, int]:
+    # One part per piece; without ``rejects`` unplaced rows stay in the parts (a run's
+    # validation turns them into rejects with the reader's reason).
+    index, url = item
     pause("READ")
-    checked = settings.check(read_source_file(url, fmt, options, storage_options))
-    # Which export each row came from: a document in two overlapping exports counts once,
-    # from the first file in name order (core.records.fractional_weights).
-    return checked.assign(export=np.int64(export))
+    names, kept, unplaced = [], 0, 0
+    for k, frame in enumerate(
+        iter_source_frames(url, fmt, options, storage_options, piece_bytes=piece_bytes)
+    ):
+        name = f"part-{index:05d}-{k:05d}.parquet"
+        if rejects is None:
+            records.write_table(name, frame.assign(export=np.int64(index)))
+            kept += len(frame)
+        else:
+            placed, lost = _placed_and_unplaced(frame)
+            records.write_table(name, placed)
+            if len(lost):
+                rejects.write_table(name, lost)
+            kept, unplaced = kept + len(placed), unplaced + len(lost)
+        names.append(name)
+    return names, kept, unplaced
 
 
-def read_source_records(
-    urls: Sequence[str],
+# -- table formats -----------------------------------------------------------------------
+
+
+def _stage_table_file(
+    item: tuple[int, str, str],
     *,
     fmt: str,
     options: Mapping[str, Any],
+    storage_options: Mapping[str, Any],
+    scratch: StorageTarget,
+    piece_bytes: int,
+) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    folder, table_name, url = item
+    pause("READ")
+    module = reader_module(fmt)
+    table = next(t for t in module.TABLES if t.name == table_name)
+    file = posixpath.basename(url)
+    stem = re.sub(r"\W", "_", file)
+    names, row = [], 0
+
+    def write(chunk: pd.DataFrame) -> None:
+        nonlocal row
+        chunk = chunk.assign(row=np.arange(row, row + len(chunk), dtype=np.int64), file=file)
+        row += len(chunk)
+        name = f"{folder:05d}/{table.name}/{stem}-{len(names):05d}.parquet"
+        scratch.write_table(name, module.prepare(table.name, chunk, options=options))
+        names.append(name)
+
+    try:
+        with StorageTarget(url, storage_options).open(compression="infer") as fh:
+            batches = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(block_size=piece_bytes),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=module.DELIMITER, newlines_in_values=True
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    include_columns=list(table.columns),
+                    column_types={c: pa.string() for c in table.columns},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in batches:
+                write(batch.to_pandas())
+    except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError) as exc:
+        message = " ".join(str(exc).split())
+        missing = re.search(r"Column '([^']+)' in include_columns does not exist", message)
+        if missing:
+            message = f"missing column {missing.group(1)!r}"
+        raise InputError(f"input {url}: not a {fmt} {table.name} table: {message}") from None
+    except storage_errors() as exc:
+        raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
+    if not names:
+        write(pd.DataFrame({c: pd.Series([], dtype=object) for c in table.columns}))
+    return names
+
+
+def _table_frames(
+    folders: Sequence[Mapping[str, list[str]]],
+    *,
+    fmt: str,
+    options: Mapping[str, Any],
+    storage_options: Mapping[str, Any],
+    scratch: StorageTarget,
+    piece_bytes: int,
+) -> dd.DataFrame:
+    """Stage the tables (computed now, on the cluster), then their join, lazily: reader
+    frames with ``export`` (the input folder's 1-based index)."""
+    import dask
+    from dask.delayed import delayed
+
+    module = reader_module(fmt)
+    items = [
+        (k, table, url)
+        for k, tables in enumerate(folders, start=1)
+        for table, urls in tables.items()
+        for url in urls
+    ]
+    staged = dask.compute(
+        *[
+            delayed(_stage_table_file, pure=True)(
+                item,
+                fmt=fmt,
+                options=dict(options),
+                storage_options=dict(storage_options),
+                scratch=scratch,
+                piece_bytes=piece_bytes,
+            )
+            for item in items
+        ]
+    )
+    log.info("%s: %d table files staged", fmt, len(items))
+    parts: list[dd.DataFrame] = []
+    for k, tables in enumerate(folders, start=1):
+        frames = {
+            table: dd.read_parquet(
+                [
+                    scratch.url_of(name)
+                    for item, names in zip(items, staged, strict=True)
+                    if item[:2] == (k, table)
+                    for name in names
+                ],
+                storage_options=scratch.storage_options or None,
+            )
+            for table in tables
+        }
+        try:
+            joined = module.join(frames, options=options)
+        except ValueError as exc:
+            raise ConfigError(f"{fmt} options: {exc}") from None
+        meta = module.records(joined._meta, options=options)
+        frame = joined.map_partitions(module.records, options=options, meta=meta)
+        parts.append(frame.assign(export=np.int64(k)))
+    return parts[0] if len(parts) == 1 else dd.concat(parts)
+
+
+# -- both --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """The inputs of one format, found and checked on the client before a cluster starts.
+
+    Attributes
+    ----------
+    fmt : str
+        The format.
+    options : dict
+        As :func:`load_reader_options` returns them.
+    files : list of str
+        File formats: the files, in name order.
+    folders : list of dict
+        Table formats: per input folder, each table's files.
+    """
+
+    fmt: str
+    options: dict[str, Any]
+    files: list[str] = field(default_factory=list)
+    folders: list[dict[str, list[str]]] = field(default_factory=list)
+
+
+def plan_source(
+    urls: Sequence[str], fmt: str, options: Mapping[str, Any], storage_options: Mapping[str, Any]
+) -> SourcePlan:
+    """Find the inputs of a source format and load its options."""
+    loaded = load_reader_options(fmt, options, storage_options)
+    if fmt in TABLE_FORMATS:
+        return SourcePlan(fmt, loaded, folders=source_tables(urls, fmt, storage_options))
+    return SourcePlan(fmt, loaded, files=source_files(urls, fmt, storage_options))
+
+
+def new_scratch(output: StorageTarget) -> StorageTarget:
+    """A fresh scratch folder inside ``output`` (hidden from readers of run folders and of
+    Parquet datasets by its leading dot)."""
+    return output.join(f".icrank-scratch-{uuid.uuid4().hex[:12]}")
+
+
+def remove_scratch(scratch: StorageTarget) -> None:
+    """Remove a scratch folder, if it was made."""
+    try:
+        if scratch.exists():
+            scratch.fs.rm(scratch.root, recursive=True)
+    except storage_errors() as exc:
+        log.warning("could not remove the scratch folder %s: %s", scratch.url, describe(exc))
+
+
+def _read_part_and_check(
+    name: str, *, scratch: StorageTarget, settings: ReadSettings
+) -> pd.DataFrame:
+    with scratch.open(name) as fh:
+        frame = pd.read_parquet(fh)
+    export = frame.pop("export")
+    checked = settings.check(frame)
+    # Which export each row came from: a document in two overlapping exports counts once,
+    # from the first file in name order (core.records.fractional_weights).
+    return checked.assign(export=export.to_numpy(np.int64))
+
+
+def _stage_files(
+    plan: SourcePlan,
+    *,
+    storage_options: Mapping[str, Any],
+    records: StorageTarget,
+    rejects: StorageTarget | None,
+    piece_bytes: int,
+) -> list[tuple[list[str], int, int]]:
+    import dask
+    from dask.delayed import delayed
+
+    return list(
+        dask.compute(
+            *[
+                delayed(_write_file_parts, pure=True)(
+                    item,
+                    fmt=plan.fmt,
+                    options=plan.options,
+                    storage_options=dict(storage_options),
+                    records=records,
+                    rejects=rejects,
+                    piece_bytes=piece_bytes,
+                )
+                for item in enumerate(plan.files, start=1)
+            ]
+        )
+    )
+
+
+def read_source_records(
+    plan: SourcePlan,
+    *,
     settings: ReadSettings,
     storage_options: Mapping[str, Any],
+    scratch: StorageTarget,
+    piece_bytes: int = PIECE_BYTES,
 ) -> dd.DataFrame:
-    """Stage *read + validate* for a source format: one partition per file, each read by
-    the format's reader on a worker, then checked like any record table."""
-    reader_module(fmt)
+    """Stage *read + validate* for a source format, on the active cluster: the inputs are
+    read (and written to ``scratch``) now, then checked like any record table, lazily,
+    one partition per piece."""
+    if plan.fmt in TABLE_FORMATS:
+        frames = _table_frames(
+            plan.folders,
+            fmt=plan.fmt,
+            options=plan.options,
+            storage_options=storage_options,
+            scratch=scratch,
+            piece_bytes=piece_bytes,
+        )
+        return frames.map_partitions(_check_frame, settings=settings, meta=_checked_meta())
+    staged = _stage_files(
+        plan,
+        storage_options=storage_options,
+        records=scratch,
+        rejects=None,
+        piece_bytes=piece_bytes,
+    )
+    log.info("%s: %d files read", plan.fmt, len(plan.files))
     return checked_from_map(
-        _read_source_and_check,
-        list(enumerate(source_files(urls, fmt, storage_options), start=1)),
-        label=f"icrank-read-{fmt}",
-        fmt=fmt,
-        options=dict(options),
-        storage_options=dict(storage_options),
+        _read_part_and_check,
+        [name for names, _, _ in staged for name in names],
+        label=f"icrank-read-{plan.fmt}",
+        scratch=scratch,
         settings=settings,
     )
 
 
-def _convert_file(
-    url: str,
-    index: int,
-    *,
-    fmt: str,
-    options: Mapping[str, Any],
-    storage_options: Mapping[str, Any],
-    records: StorageTarget,
-    rejects: StorageTarget,
+def _checked_meta() -> pd.DataFrame:
+    from core.records import checked_meta
+
+    return checked_meta()
+
+
+def _check_frame(frame: pd.DataFrame, *, settings: ReadSettings) -> pd.DataFrame:
+    export = frame["export"].to_numpy(np.int64)
+    return settings.check(frame.drop(columns="export")).assign(export=export)
+
+
+def _write_frame_part(
+    frame: pd.DataFrame, index: int, *, records: StorageTarget, rejects: StorageTarget
 ) -> tuple[int, int]:
-    frame = read_source_file(url, fmt, options, storage_options)
-    unplaced = frame["no_address"].fillna("").astype(str).str.strip().ne("").to_numpy()
+    placed, lost = _placed_and_unplaced(frame.drop(columns="export"))
     name = f"part-{index:05d}.parquet"
-    records.write_table(name, frame[~unplaced].drop(columns="no_address"))
-    if unplaced.any():
-        rejects.write_table(name, frame[unplaced])
-    return int((~unplaced).sum()), int(unplaced.sum())
+    records.write_table(name, placed)
+    if len(lost):
+        rejects.write_table(name, lost)
+    return len(placed), len(lost)
 
 
 def convert_source(
-    urls: Sequence[str],
+    plan: SourcePlan,
     *,
-    fmt: str,
-    options: Mapping[str, Any],
     output: StorageTarget,
     storage_options: Mapping[str, Any],
+    piece_bytes: int = PIECE_BYTES,
 ) -> tuple[int, int, int]:
-    """``icrank convert``: every file of a source format as a part of a Parquet dataset in
-    the record contract (``<output>/part-NNNNN.parquet``, with the readers' extra columns),
-    and the rows a reader could not place in ``<output>-rejects/``, one task per file.
+    """``icrank convert``: a source format's rows as the parts of a Parquet dataset in the
+    record contract (``<output>/part-*.parquet``, with the readers' extra columns), and the
+    rows a reader could not place in ``<output>-rejects/``, on the active cluster.
 
     Returns
     -------
     tuple of int
-        Files, rows written, rows rejected.
+        Input files, rows written, rows rejected.
     """
     import dask
-    from dask.delayed import delayed
 
-    reader_module(fmt)
-    files = source_files(urls, fmt, storage_options)
     rejects = StorageTarget(output.url.rstrip("/") + "-rejects", storage_options)
     try:
         output.makedirs()
         rejects.makedirs()
     except storage_errors() as exc:
         raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
-    tasks = [
-        delayed(_convert_file, pure=True)(
-            url,
-            i,
-            fmt=fmt,
-            options=dict(options),
-            storage_options=dict(storage_options),
-            records=output,
-            rejects=rejects,
-        )
-        for i, url in enumerate(files)
-    ]
     try:
-        counts = dask.compute(*tasks)
+        if plan.fmt not in TABLE_FORMATS:
+            staged = _stage_files(
+                plan,
+                storage_options=storage_options,
+                records=output,
+                rejects=rejects,
+                piece_bytes=piece_bytes,
+            )
+            return len(plan.files), sum(s[1] for s in staged), sum(s[2] for s in staged)
+        scratch = new_scratch(output)
+        try:
+            frames = _table_frames(
+                plan.folders,
+                fmt=plan.fmt,
+                options=plan.options,
+                storage_options=storage_options,
+                scratch=scratch,
+                piece_bytes=piece_bytes,
+            )
+            from dask.delayed import delayed
+
+            counts = dask.compute(
+                *[
+                    delayed(_write_frame_part, pure=True)(part, i, records=output, rejects=rejects)
+                    for i, part in enumerate(frames.to_delayed())
+                ]
+            )
+        finally:
+            remove_scratch(scratch)
+        files = sum(len(urls) for tables in plan.folders for urls in tables.values())
+        return files, sum(c[0] for c in counts), sum(c[1] for c in counts)
     except storage_errors() as exc:
         raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
-    return len(files), sum(c[0] for c in counts), sum(c[1] for c in counts)

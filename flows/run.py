@@ -7,10 +7,12 @@ a user can fix, each with the command line's exit code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import dask.dataframe as dd
@@ -31,7 +33,15 @@ from flows.publish import (
     render_outputs,
 )
 from flows.rank import rank_records
-from flows.readers import SOURCE_FORMATS, load_reader_options, read_source_records, source_files
+from flows.readers import (
+    SOURCE_FORMATS,
+    SourcePlan,
+    new_scratch,
+    plan_source,
+    read_source_records,
+    remove_scratch,
+    source_files,
+)
 from flows.report.notices import SYNTHETIC_INPUTS, SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
 from flows.runtime import computing_on, dashboard_link
 from flows.storage import StorageTarget
@@ -82,23 +92,55 @@ def fingerprint_inputs(
     return out
 
 
-def read_inputs(
+@dataclass(frozen=True)
+class InputPlan:
+    """A run's inputs, found and checked before a cluster starts: the record tables as a
+    collection, each source format as a :class:`flows.readers.SourcePlan`."""
+
+    records: dd.DataFrame | None
+    sources: list[SourcePlan]
+
+    def read(
+        self, settings: ReadSettings, storage_options: Mapping[str, Any], scratch: StorageTarget
+    ) -> dd.DataFrame:
+        """Stage *read + validate*: the sources are read now (to ``scratch``), on the active
+        cluster; the result is lazy."""
+        parts = [] if self.records is None else [self.records]
+        for k, plan in enumerate(self.sources):
+            folder = scratch.join(f"{k:02d}-{plan.fmt}")
+            parts.append(
+                read_source_records(
+                    plan, settings=settings, storage_options=storage_options, scratch=folder
+                )
+            )
+        return parts[0] if len(parts) == 1 else dd.concat(parts)
+
+
+def plan_inputs(
     specs: Sequence[InputSpec], settings: ReadSettings, storage_options: Mapping[str, Any]
-) -> dd.DataFrame:
-    """Stage *read + validate* of every input, each through the reader of its format."""
-    parts = []
+) -> InputPlan:
+    """Every input found, each with the reader of its format."""
+    records, sources = [], []
     for (fmt, _), group in _by_format(specs).items():
         urls = [spec.url for spec in group]
         if fmt == RECORDS_FORMAT:
-            parts.append(read_records(urls, settings=settings, storage_options=storage_options))
-            continue
-        options = load_reader_options(fmt, group[0].options, storage_options)
-        parts.append(
-            read_source_records(
-                urls, fmt=fmt, options=options, settings=settings, storage_options=storage_options
-            )
-        )
-    return parts[0] if len(parts) == 1 else dd.concat(parts)
+            records.append(read_records(urls, settings=settings, storage_options=storage_options))
+        else:
+            sources.append(plan_source(urls, fmt, group[0].options, storage_options))
+    return InputPlan(
+        records[0] if len(records) == 1 else dd.concat(records) if records else None, sources
+    )
+
+
+@contextlib.contextmanager
+def _scratch_of(target: StorageTarget) -> Iterator[StorageTarget]:
+    # Source files are read into a scratch folder of the output, removed however the run
+    # ends.
+    scratch = new_scratch(target)
+    try:
+        yield scratch
+    finally:
+        remove_scratch(scratch)
 
 
 def _previous_run(url: str | None, config: Config) -> PreviousRun | None:
@@ -176,15 +218,22 @@ def run_ranking(
             )
         else:
             fingerprints = fingerprint_inputs(specs, config.storage_options)
-            checked = read_inputs(specs, settings, config.storage_options)
+            plan = plan_inputs(specs, settings, config.storage_options)
     with stages("previous run"):
         earlier = _previous_run(previous, config)
-    with computing_on(client, scheduler=config.scheduler, workers=config.workers) as active:
+    with (
+        contextlib.ExitStack() as stack,
+        computing_on(client, scheduler=config.scheduler, workers=config.workers) as active,
+    ):
         link = dashboard_link(active)
         if link:
             notify(f"Dask dashboard: {link}")
         if synthetic:
             notify(SYNTHETIC_NOTICE)
+        else:
+            scratch = stack.enter_context(_scratch_of(target))
+            with stages("read sources"):
+                checked = plan.read(settings, config.storage_options, scratch)
 
         def population() -> object:
             return open_population_grid(

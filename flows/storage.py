@@ -121,6 +121,9 @@ class StorageTarget:
             self.fs.makedirs(self.root, exist_ok=True)
 
     def write_bytes(self, name: str, data: bytes) -> None:
+        if self.is_local:
+            # Nested names (``a/b.parquet``) need their folders where folders exist.
+            self.fs.makedirs(posixpath.dirname(self.path(name)), exist_ok=True)
         with self.open(name, "wb") as fh:
             fh.write(data)
 

@@ -78,7 +78,7 @@ def test_converted_records_rank_like_the_export_itself(tmp_path):
     result = invoke("convert", "--format", "scopus", "--input", export, "--output", str(converted))
     assert result.exit_code == 0, result.output
     parts = sorted(p.name for p in converted.iterdir())
-    assert parts == ["part-00000.parquet"]
+    assert parts == ["part-00001-00000.parquet"]  # file 1, piece 0
     records = pd.read_parquet(converted)
     rejected = pd.read_parquet(tmp_path / "scopus-rejects")
     assert rejected["no_address"].str.len().gt(0).all() and "no_address" not in records

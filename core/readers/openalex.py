@@ -281,8 +281,8 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         ``institution_id`` and ``ror``: one row per (work, authorship, institution); an
         authorship without institutions gives one row per raw affiliation string (as
         ``address``), one with neither a ``no_address`` row, and so does a work without
-        authorships. ``attrs["skipped"]``: works of other types left out, and
-        ``attrs["skipped_types"]`` their count per type.
+        authorships. ``attrs["skipped"]``: works of other types left out,
+        ``attrs["skipped_types"]`` their count per type, ``attrs["records"]`` the lines read.
 
     Raises
     ------
@@ -390,6 +390,8 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
     frame = reader_frame(columns, n)
     frame.attrs["skipped"] = sum(skipped.values())
     frame.attrs["skipped_types"] = skipped
+    # ``row`` counts lines: a piece of a larger file shifts the next piece's rows by these.
+    frame.attrs["records"] = text.count("\n")
     return frame
 
 
@@ -473,3 +475,12 @@ def _number(value: Any) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     return float("nan")
+
+
+def piece_kind(head: bytes, *, file: str) -> str | None:
+    """How a works file is cut into pieces (:mod:`core.readers.pieces`): snapshot lines one
+    per line; an API page (pretty-printed, or a ``.json`` file) whole."""
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].rstrip()
+    if file.lower().endswith(".json") or not (first.startswith(b"{") and first.endswith(b"}")):
+        return None
+    return "jsonl"

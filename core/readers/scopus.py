@@ -222,7 +222,7 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
     options : mapping, optional
         ``document_types``: the ``Document Type`` values to keep (any case), e.g.
         ``["Article"]`` as the GII counts; default all. The number of records skipped is in
-        ``frame.attrs["skipped"]``.
+        ``frame.attrs["skipped"]``, of records read in ``frame.attrs["records"]``.
 
     Returns
     -------
@@ -330,4 +330,10 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         n,
     )
     out.attrs["skipped"] = skipped
+    out.attrs["records"] = n_records
     return out
+
+
+def piece_kind(head: bytes, *, file: str) -> str:
+    """How a Scopus export is cut into pieces (:mod:`core.readers.pieces`): quoted CSV."""
+    return "csv"
