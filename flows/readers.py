@@ -299,7 +299,7 @@ def _stage_table_file(
         with StorageTarget(url, storage_options).open(compression="infer") as fh:
             batches = pacsv.open_csv(
                 fh,
-                read_options=pacsv.ReadOptions(block_size=piece_bytes),
+                read_options=pacsv.ReadOptions(block_size=piece_bytes, use_threads=False),
                 parse_options=pacsv.ParseOptions(
                     delimiter=module.DELIMITER, newlines_in_values=True
                 ),

@@ -605,3 +605,9 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
     if "amount" in cols:
         columns["amount"] = _numbers(table[cols["amount"]], amounts=True)[record]
     return reader_frame(columns, m)
+
+
+def piece_kind(head: bytes, *, file: str) -> None:
+    """Deal tables are read whole: the rows of one deal (one per investor, in some exports)
+    may lie anywhere in the file, and its weight is split over all of them."""
+    return None

@@ -479,8 +479,8 @@ def _number(value: Any) -> float:
 
 def piece_kind(head: bytes, *, file: str) -> str | None:
     """How a works file is cut into pieces (:mod:`core.readers.pieces`): snapshot lines one
-    per line; an API page (pretty-printed, or a ``.json`` file) whole."""
-    first = head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].rstrip()
-    if file.lower().endswith(".json") or not (first.startswith(b"{") and first.endswith(b"}")):
+    per line; an API page (a ``.json`` file, or JSON spread over lines) whole."""
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip().split(b"\n", 1)[0].strip()
+    if file.lower().endswith(".json") or first in (b"{", b"["):
         return None
     return "jsonl"

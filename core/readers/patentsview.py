@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from core.readers.common import reader_frame
-from core.readers.tables import Table, integers, numbers, text, years_of_dates
+from core.readers.tables import Table, integers, numbers, spread, text, years_of_dates
 
 FORMAT = "patentsview"
 SOURCE = "patents"
@@ -183,7 +183,8 @@ def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
     inventors = tables["g_inventor_disambiguated"].merge(
         patents[["patent_id", "year"]], on="patent_id", how="inner"
     )
-    counts = inventors.groupby("patent_id").size().rename("inventors").reset_index()
+    counts = inventors.groupby("patent_id").size(**spread(inventors))
+    counts = counts.rename("inventors").reset_index()
     joined = inventors.merge(counts, on="patent_id", how="left")
     for name in ("g_assignee_disambiguated", "g_cpc_current"):
         if name in tables:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.readers.common import reader_frame
-from core.readers.tables import Table, integers, text
+from core.readers.tables import Table, integers, spread, text
 
 FORMAT = "patstat"
 SOURCE = "patents"
@@ -163,12 +163,13 @@ def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
     inventors = links[links["invt_seq_nr"] > 0].merge(
         tables["tls201_appln"], on="appln_id", how="inner"
     )
-    counts = inventors.groupby("appln_id").size().rename("inventors").reset_index()
+    counts = inventors.groupby("appln_id").size(**spread(inventors))
+    counts = counts.rename("inventors").reset_index()
     applicants = (
         links[links["applt_seq_nr"] == 1][["appln_id", "person_id"]]
         .merge(persons[["person_id", "person_name"]], on="person_id", how="inner")
         .groupby("appln_id")["person_name"]
-        .min()
+        .min(**spread(links))
         .rename("organization")
         .reset_index()
     )
@@ -176,7 +177,8 @@ def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
         applicants, on="appln_id", how="left"
     )
     if "tls209_appln_ipc" in tables:
-        fields = tables["tls209_appln_ipc"].groupby("appln_id")["field"].min().reset_index()
+        ipc = tables["tls209_appln_ipc"]
+        fields = ipc.groupby("appln_id")["field"].min(**spread(ipc)).reset_index()
         joined = joined.merge(fields, on="appln_id", how="left")
     return joined.merge(persons[["person_id", "address", "country"]], on="person_id", how="left")
 

@@ -135,6 +135,10 @@ def iter_pieces(
     if kind is None:
         yield Piece(buffer + stream.read(), 0, 0, 0)
         return
+    # The header must be whole before it can be repeated.
+    while kind in ("csv", "tsv") and not eof and header_end(buffer, kind=kind) == 0:
+        more = stream.read(piece_bytes)
+        eof, buffer = not more, buffer + more
     header = buffer[: header_end(buffer, kind=kind)]
     header_lines = header.count(b"\n")
     index, lines_before = 0, 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,15 @@ def tables_of(file_names: Sequence[str], tables: Sequence[Table]) -> dict[str, l
         elif table.required:
             raise ValueError(f"no {table.name} table (a file whose name matches {table.pattern!r})")
     return found
+
+
+def spread(frame: Any) -> dict[str, Any]:
+    """Keyword arguments of a groupby aggregation of ``frame`` that keep a Dask result in
+    as many partitions as its input (one partition would hold every key: unbounded);
+    none for pandas."""
+    from dask import is_dask_collection
+
+    return {"split_out": True} if is_dask_collection(frame) else {}
 
 
 def text(values: pd.Series) -> pd.Series:

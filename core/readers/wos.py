@@ -280,7 +280,8 @@ def _tab_fields(text: str) -> dict[str, Any]:
     used = [c for c in (*REQUIRED_TAGS, *OPTIONAL_TAGS) if c in header]
     frame = pd.read_csv(
         # Trailing blank lines, dropped from ``lines`` above, must not become rows here.
-        io.StringIO(text.rstrip() + "\n"),
+        # Only line breaks: the tab that ends a record's last field is part of the record.
+        io.StringIO(text.rstrip("\r\n") + "\n"),
         skiprows=1,
         sep="\t",
         header=None,
@@ -477,4 +478,12 @@ def _rows(fields: dict[str, Any], wanted: frozenset[str] | None) -> pd.DataFrame
         n,
     )
     frame.attrs["skipped"] = int(n_all - keep.sum())
+    frame.attrs["records"] = n_all
     return frame
+
+
+def piece_kind(head: bytes, *, file: str) -> str:
+    """How an export is cut into pieces (:mod:`core.readers.pieces`): plain text after an
+    ``ER`` line, tab-delimited (never quoted) after any line."""
+    first = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return "tagged" if first.startswith((b"FN ", b"PT ")) else "tsv"

@@ -1,0 +1,225 @@
+"""Peak worker memory of ``icrank convert`` on a generated input at 1× and 10×: readers
+stream, so ten times the input must not need more memory per worker (goal: within 20 %).
+
+Each format's input is generated from its fixtures in ``tests/data`` (records repeated, or
+tables of fresh patents for the table formats), as ONE file per table at 1× and 10× the
+size, so that only streaming within a file can keep memory flat. ``icrank convert`` runs in
+a fresh process with two local workers; the resident memory of every process of its tree
+is sampled every 50 ms. Printed per format: input size, time, the peak of the largest
+worker at both sizes, their ratio, and the peak of the whole tree.
+
+    python benchmarks/reader_memory.py [--mb 40] [--formats openalex,patentsview,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data"
+
+
+def _repeat_to(body: bytes, size: int) -> bytes:
+    return body * max(1, -(-size // max(len(body), 1)))
+
+
+def openalex_input(folder: Path, size: int) -> list[str]:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from reader_openalex import generated_file
+
+    one = generated_file(1000)
+    data = generated_file(max(1000, size * 1000 // len(one)))
+    (folder / "part_000.gz").write_bytes(gzip.compress(data, compresslevel=1))
+    return ["--input", str(folder / "part_000.gz")]
+
+
+def scopus_input(folder: Path, size: int) -> list[str]:
+    text = (DATA / "scopus" / "export_2023.csv").read_bytes()
+    header, body = text.split(b"\n", 1)
+    (folder / "export.csv").write_bytes(header + b"\n" + _repeat_to(body, size))
+    return ["--input", str(folder / "export.csv")]
+
+
+def wos_input(folder: Path, size: int) -> list[str]:
+    text = (DATA / "wos" / "savedrecs_2024.txt").read_bytes()
+    start, end = text.index(b"\nPT ") + 1, text.rindex(b"\nEF")
+    (folder / "savedrecs.txt").write_bytes(
+        text[:start] + _repeat_to(text[start:end] + b"\n", size) + b"EF\n"
+    )
+    return ["--input", str(folder / "savedrecs.txt")]
+
+
+def deals_input(folder: Path, size: int) -> list[str]:
+    text = (DATA / "deals" / "funding_rounds.csv").read_bytes()
+    header, body = text.split(b"\n", 1)
+    (folder / "rounds.csv").write_bytes(header + b"\n" + _repeat_to(body, size))
+    return [
+        "--input",
+        str(folder / "rounds.csv"),
+        "--mapping",
+        str(ROOT / "deploy" / "deals-mapping-example.yaml"),
+    ]
+
+
+def _zip(path: Path, name: str, text: str) -> None:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr(name, text)
+
+
+CITIES = [
+    ("San Jose", "CA", "US", 37.34, -121.89),
+    ("Boston", "MA", "US", 42.36, -71.06),
+    ("Austin", "TX", "US", 30.27, -97.74),
+    ("Toronto", "ON", "CA", 43.65, -79.38),
+    ("Tokyo", "", "JP", 35.69, 139.69),
+]
+
+
+def patentsview_input(folder: Path, size: int) -> list[str]:
+    patents = max(1000, size // 150)  # about 150 bytes of inventor rows per patent
+    q = '"{}"'.format
+    rows = {
+        "g_patent": ["patent_id\tpatent_type\tpatent_date\tpatent_title"],
+        "g_application": ["application_id\tpatent_id\tfiling_date"],
+        "g_inventor_disambiguated": ["patent_id\tinventor_sequence\tinventor_id\tlocation_id"],
+        "g_assignee_disambiguated": [
+            "patent_id\tassignee_sequence\tdisambig_assignee_individual_name_first\t"
+            "disambig_assignee_individual_name_last\tdisambig_assignee_organization"
+        ],
+    }
+    for p in range(patents):
+        pid = str(10_000_000 + p)
+        rows["g_patent"].append("\t".join(map(q, (pid, "utility", "2021-03-02", "A device"))))
+        rows["g_application"].append("\t".join(map(q, (f"16/{p}", pid, "2019-05-01"))))
+        for k in range(3):
+            inventor = (pid, str(k), f"inv-{p}-{k}", f"loc-{(p + k) % 500}")
+            rows["g_inventor_disambiguated"].append("\t".join(map(q, inventor)))
+        rows["g_assignee_disambiguated"].append(
+            "\t".join(map(q, (pid, "0", "", "", f"Company {p % 97}")))
+        )
+    locations = [
+        "location_id\tdisambig_city\tdisambig_state\tdisambig_country\tlatitude\tlongitude"
+    ]
+    for i in range(500):
+        city, state, country, lat, lon = CITIES[i % len(CITIES)]
+        locations.append(f"loc-{i}\t{city}\t{state}\t{country}\t{lat + i / 1e4}\t{lon}")
+    rows["g_location_disambiguated"] = locations
+    for name, lines in rows.items():
+        _zip(folder / f"{name}.tsv.zip", f"{name}.tsv", "\n".join(lines) + "\n")
+    return ["--input", str(folder)]
+
+
+def patstat_input(folder: Path, size: int) -> list[str]:
+    applications = max(1000, size // 90)
+    appln = [
+        "appln_id,appln_auth,appln_nr,appln_kind,appln_filing_date,appln_filing_year,"
+        "earliest_filing_year,earliest_filing_id"
+    ]
+    links = ["person_id,appln_id,applt_seq_nr,invt_seq_nr"]
+    persons = ["person_id,person_name,person_address,person_ctry_code"]
+    for a in range(applications):
+        appln.append(f"{a + 1},WO,{2019000000 + a},W,2019-05-01,2019,2018,{a + 1}")
+        links.append(f"{900000000 + a % 97},{a + 1},1,0")
+        for k in range(3):
+            person = 3 * a + k + 1
+            links.append(f"{person},{a + 1},0,{k + 1}")
+            city, _, country, _, _ = CITIES[(a + k) % len(CITIES)]
+            persons.append(f'{person},INVENTOR {person},"{k + 1} Main Street, {city}",{country}')
+    persons += [f"{900000000 + c},COMPANY {c} INC.,,US" for c in range(97)]
+    for name, lines in (("tls201", appln), ("tls206", persons), ("tls207", links)):
+        _zip(folder / f"{name}_part01.zip", f"{name}_part01.csv", "\n".join(lines) + "\n")
+    return ["--input", str(folder)]
+
+
+INPUTS: dict[str, Callable[[Path, int], list[str]]] = {
+    "openalex": openalex_input,
+    "scopus": scopus_input,
+    "wos": wos_input,
+    "deals": deals_input,
+    "patentsview": patentsview_input,
+    "patstat": patstat_input,
+}
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def measured_convert(fmt: str, args: list[str], output: Path, config: Path) -> dict[str, float]:
+    """Run ``icrank convert`` in a fresh process; its time and peak memories."""
+    cmd = [sys.executable, "-m", "flows.cli", "convert", "--format", fmt, *args]
+    cmd += ["--output", str(output), "--config", str(config)]
+    started = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    worker_peak = tree_peak = 0
+    while proc.poll() is None:
+        try:
+            children = proc.children(recursive=True)
+            sizes = [c.memory_info().rss for c in children if c.is_running()]
+            tree_peak = max(tree_peak, proc.memory_info().rss + sum(sizes))
+            worker_peak = max(worker_peak, *sizes, 0)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{fmt}: convert failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return {
+        "seconds": time.perf_counter() - started,
+        "worker_mb": worker_peak / 2**20,
+        "tree_mb": tree_peak / 2**20,
+        "rows": float(out.decode().split(" rows written")[0].split()[-1].replace(",", "")),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=float, default=40.0, help="Size of the 1x input (MB).")
+    parser.add_argument("--formats", default=",".join(INPUTS))
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="icrank-reader-memory-"))
+    config = work / "config.yaml"
+    config.write_text("dask: {workers: 2}\n")
+    print(
+        f"{'format':12} {'scale':>5} {'input MB':>9} {'rows':>10} {'s':>6} "
+        f"{'worker MB':>9} {'tree MB':>8}"
+    )
+    try:
+        for fmt in args.formats.split(","):
+            peaks = []
+            for scale in (1, 10):
+                folder = work / f"{fmt}-{scale}"
+                folder.mkdir()
+                size = int(args.mb * scale * 2**20)
+                cli_args = INPUTS[fmt](folder, size)
+                result = measured_convert(fmt, cli_args, work / f"{fmt}-{scale}-out", config)
+                peaks.append(result["worker_mb"])
+                print(
+                    f"{fmt:12} {scale:>4}x {_tree_bytes(folder) / 2**20:9.1f} "
+                    f"{result['rows']:10,.0f} {result['seconds']:6.1f} "
+                    f"{result['worker_mb']:9.0f} {result['tree_mb']:8.0f}",
+                    flush=True,
+                )
+                shutil.rmtree(folder)
+                shutil.rmtree(work / f"{fmt}-{scale}-out", ignore_errors=True)
+                shutil.rmtree(work / f"{fmt}-{scale}-out-rejects", ignore_errors=True)
+            ratio = peaks[1] / peaks[0]
+            verdict = "ok" if ratio <= 1.2 else "MISSED"
+            print(f"{fmt:12} peak worker memory 10x / 1x = {ratio:.2f} (goal <= 1.20: {verdict})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
