@@ -54,6 +54,8 @@ TABLE_FORMATS: tuple[str, ...] = ("patentsview", "patstat")
 SOURCE_FORMATS: tuple[str, ...] = (*SOURCE_SUFFIXES, *TABLE_FORMATS)
 #: Bytes of a file (or a table) read at a time: bounds a reader task's memory.
 PIECE_BYTES = 32 * 2**20
+#: Rows of a staged table part, and so of a partition of a table format's joins.
+TABLE_PART_ROWS = 250_000
 #: Reader options whose value is a file to load on the client: option -> reader option.
 _FILE_OPTIONS = {"mapping-url": "mapping", "institutions-url": "institutions"}
 
@@ -291,9 +293,13 @@ def _stage_table_file(
         nonlocal row
         chunk = chunk.assign(row=np.arange(row, row + len(chunk), dtype=np.int64), file=file)
         row += len(chunk)
-        name = f"{folder:05d}/{table.name}/{stem}-{len(names):05d}.parquet"
-        scratch.write_table(name, module.prepare(table.name, chunk, options=options))
-        names.append(name)
+        prepared = module.prepare(table.name, chunk, options=options)
+        # Parts of at most TABLE_PART_ROWS rows: the joins' partitions (as many as the
+        # largest table has parts) then stay that small whatever the table's size.
+        for start in range(0, max(len(prepared), 1), TABLE_PART_ROWS):
+            name = f"{folder:05d}/{table.name}/{stem}-{len(names):05d}.parquet"
+            scratch.write_table(name, prepared.iloc[start : start + TABLE_PART_ROWS])
+            names.append(name)
 
     try:
         with StorageTarget(url, storage_options).open(compression="infer") as fh:
