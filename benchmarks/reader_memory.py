@@ -8,7 +8,7 @@ a fresh process with two local workers; the resident memory of every process of 
 is sampled every 50 ms. Printed per format: input size, time, the peak of the largest
 worker at both sizes, their ratio, and the peak of the whole tree.
 
-    python benchmarks/reader_memory.py [--mb 40] [--formats openalex,patentsview,...]
+    python benchmarks/reader_memory.py [--mb 40] [--piece-mib 4] [--formats openalex,...]
 """
 
 from __future__ import annotations
@@ -187,10 +187,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=float, default=40.0, help="Size of the 1x input (MB).")
     parser.add_argument("--formats", default=",".join(INPUTS))
+    parser.add_argument("--piece-mib", type=float, default=4.0, help="read-piece-mib")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="icrank-reader-memory-"))
     config = work / "config.yaml"
-    config.write_text("dask: {workers: 2}\n")
+    # Small pieces, so that the 1x input already holds many of them: memory is then at its
+    # steady state at both sizes (with 32 MiB pieces that takes inputs of gigabytes).
+    config.write_text(f"dask: {{workers: 2}}\nread-piece-mib: {args.piece_mib}\n")
     print(
         f"{'format':12} {'scale':>5} {'input MB':>9} {'rows':>10} {'s':>6} "
         f"{'worker MB':>9} {'tree MB':>8}"

@@ -331,7 +331,10 @@ def convert_command(
         plan = plan_source(list(inputs), fmt, spec.options, config.storage_options)
         with computing_on(None, scheduler=config.scheduler, workers=config.workers):
             files, rows, rejected = convert_source(
-                plan, output=target, storage_options=config.storage_options
+                plan,
+                output=target,
+                storage_options=config.storage_options,
+                piece_bytes=config.read_piece_bytes,
             )
     click.echo(f"{files:,} {fmt} files: {rows:,} rows written to {target.url_of()}")
     if rejected:

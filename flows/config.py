@@ -24,7 +24,7 @@ ENV_PREFIX = "ICRANK__"
 REDACTED = "***"
 # Sections a run's id and manifest parameters leave out: where it computes does not change a
 # ranking, and its inputs are fingerprinted file by file.
-RUNTIME_KEYS = ("dask", "inputs")
+RUNTIME_KEYS = ("dask", "inputs", "read-piece-mib")
 _SECRET_KEY = re.compile(r"secret|key|token|passw|credential|session|auth", re.IGNORECASE)
 
 
@@ -74,6 +74,8 @@ class Config:
     sources: dict[str, SourceParams]
     demo_scale: float
     demo_seed: int
+    read_piece_bytes: int
+    """Bytes a source reader reads at a time (``read-piece-mib``)."""
     raw: dict[str, Any] = field(repr=False)
 
     def redacted(self) -> dict[str, Any]:
@@ -267,5 +269,6 @@ def load_config(
         sources=sources,
         demo_scale=float(settings["demo"]["scale"]),
         demo_seed=int(settings["demo"]["seed"]),
+        read_piece_bytes=max(1, int(float(settings["read-piece-mib"]) * 2**20)),
         raw=settings,
     )

@@ -101,7 +101,12 @@ class InputPlan:
     sources: list[SourcePlan]
 
     def read(
-        self, settings: ReadSettings, storage_options: Mapping[str, Any], scratch: StorageTarget
+        self,
+        settings: ReadSettings,
+        storage_options: Mapping[str, Any],
+        scratch: StorageTarget,
+        *,
+        piece_bytes: int,
     ) -> dd.DataFrame:
         """Stage *read + validate*: the sources are read now (to ``scratch``), on the active
         cluster; the result is lazy."""
@@ -110,7 +115,11 @@ class InputPlan:
             folder = scratch.join(f"{k:02d}-{plan.fmt}")
             parts.append(
                 read_source_records(
-                    plan, settings=settings, storage_options=storage_options, scratch=folder
+                    plan,
+                    settings=settings,
+                    storage_options=storage_options,
+                    scratch=folder,
+                    piece_bytes=piece_bytes,
                 )
             )
         return parts[0] if len(parts) == 1 else dd.concat(parts)
@@ -233,7 +242,12 @@ def run_ranking(
         else:
             scratch = stack.enter_context(_scratch_of(target))
             with stages("read sources"):
-                checked = plan.read(settings, config.storage_options, scratch)
+                checked = plan.read(
+                    settings,
+                    config.storage_options,
+                    scratch,
+                    piece_bytes=config.read_piece_bytes,
+                )
 
         def population() -> object:
             return open_population_grid(

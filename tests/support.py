@@ -165,3 +165,28 @@ def ranking_table(n: int = 2) -> pd.DataFrame:
         "new_entrant": pd.array([False, False, True, False][:n], dtype="boolean"),
     }
     return pd.DataFrame(rows)
+
+
+def table_records(module, folder, options: dict | None = None):
+    """A table format's reader frame of a fixture folder, on pandas: each published table
+    read whole, prepared, joined (the flow streams and joins the same functions on Dask)."""
+    import io
+    import zipfile
+
+    from flows.readers import source_tables
+
+    options = options or {}
+    tables = {}
+    for name, urls in source_tables([str(folder)], module.FORMAT, {})[0].items():
+        parts = []
+        for url in urls:
+            path = Path(url.removeprefix("file://"))
+            with zipfile.ZipFile(path) as archive:
+                data = archive.read(archive.namelist()[0])
+            raw = pd.read_csv(
+                io.BytesIO(data), sep=module.DELIMITER, dtype=str, keep_default_na=False
+            )
+            raw = raw.assign(row=np.arange(len(raw)), file=path.name)
+            parts.append(module.prepare(name, raw, options=options))
+        tables[name] = pd.concat(parts, ignore_index=True)
+    return module.records(module.join(tables, options=options), options=options)

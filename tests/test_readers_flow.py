@@ -134,21 +134,20 @@ def test_a_file_not_of_the_format_is_an_input_error_naming_it(tmp_path):
 
 
 @pytest.mark.slow
-def test_one_run_mixes_formats_through_the_configs_inputs(tmp_path):
-    config = tmp_path / "mixed.yaml"
-    config.write_text(
-        "inputs:\n"
-        f"  - {{url: {DATA / 'openalex' / 'works_snapshot.jsonl'}, format: openalex}}\n"
-        f"  - {{url: {SCOPUS / 'export_2023.csv'}, format: scopus}}\n"
-        f"  - {{url: {DATA / 'deals' / 'funding_rounds.csv'}, format: deals,\n"
-        f"     options: {{mapping-url: {MAPPING}}}}}\n"
-        "window: {start-year: 2013}\n"
-        "sources: {publication: {min-weight: 0.3}, vc: {min-weight: 0.3}}\n"
-    )
-    result = invoke("run", "--config", str(config), "--output", str(tmp_path / "out"))
+def test_one_run_mixes_formats_through_the_configs_inputs(tmp_path, monkeypatch):
+    # The README's example: OpenAlex works, PatentsView tables and a deals table.
+    monkeypatch.chdir(DATA.parents[1])
+    config = "deploy/sources-example.yaml"
+    result = invoke("run", "--config", config, "--output", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     summary = json.loads((only_run(tmp_path / "out") / "summary.json").read_text())
-    assert [i["format"] for i in summary["inputs"]] == ["openalex", "scopus", "deals"]
+    assert [i["format"] for i in summary["inputs"]] == ["openalex"] + ["patentsview"] * 6 + [
+        "deals"
+    ]
     per_source = summary["counts"]["per_source"]
-    assert per_source["publication"]["documents"] > 0 and per_source["vc"]["documents"] > 0
+    assert all(per_source[s]["documents"] > 0 for s in ("patent", "publication", "vc"))
+    # Nine utility patents; 10000000's only inventor has no location.
+    assert per_source["patent"]["documents"] == 8
+    assert "bad source" not in summary["counts"]["rejected_by_reason"]
+    assert not list((tmp_path / "out").glob(".icrank-scratch*"))
     assert summary["synthetic"] is False

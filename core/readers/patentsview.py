@@ -24,7 +24,7 @@ from core.readers.common import reader_frame
 from core.readers.tables import Table, integers, numbers, spread, text, years_of_dates
 
 FORMAT = "patentsview"
-SOURCE = "patents"
+SOURCE = "patent"
 DELIMITER = "\t"
 NO_LOCATION = "inventor without location"
 #: ``year`` option: which date of a patent is its year.

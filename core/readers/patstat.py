@@ -25,7 +25,7 @@ from core.readers.common import reader_frame
 from core.readers.tables import Table, integers, spread, text
 
 FORMAT = "patstat"
-SOURCE = "patents"
+SOURCE = "patent"
 DELIMITER = ","
 NO_ADDRESS = "inventor without address or country"
 #: ``applications`` option: PCT applications (GII), first filings, or every application.
