@@ -364,6 +364,41 @@ def test_a_date_column_without_dates_is_a_wrong_mapping():
     assert out["year"].tolist() == [NO_YEAR, 2020]
 
 
+def test_numbers_read_as_pandas_reads_them():
+    # Plain decimals are converted by pyarrow, the rest by pandas.to_numeric: the same
+    # floats either way, to the last bit (and to the sign of zero).
+    lat = ["-33.86", "59.91", "1e1", "0.1", "12345678901234567", "007", "-0.0", "x", ""]
+    amounts = ["1250000", "$1.5M", "1,250,000", "7.5", "0.30000000000000004", "-12", "", "k", "1e3"]
+    table = "id,year,lat,lon,amount\n" + "".join(
+        f'd{i},2020,{a},1,"{b}"\n' for i, (a, b) in enumerate(zip(lat, amounts, strict=True))
+    )
+    mapping = {"id": "id", "year": "year", "latitude": "lat", "longitude": "lon"}
+    out = parse(table.encode(), file="t.csv", options={"mapping": mapping | {"amount": "amount"}})
+    expected = pd.to_numeric(pd.Series(lat).where(pd.Series(lat) != ""), errors="coerce")
+    np.testing.assert_array_equal(out["lat"], expected.to_numpy(np.float64))
+    assert np.signbit(out["lat"].to_numpy()).tolist() == np.signbit(expected.to_numpy()).tolist()
+    assert out["amount"].tolist()[:6] == [
+        1_250_000,
+        1_500_000,
+        1_250_000,
+        7.5,
+        0.30000000000000004,
+        -12,
+    ]
+    assert np.isnan(out["amount"].iloc[6]) and out["amount"].iloc[8] == 1000
+    # "-0" is 0.0 to pandas among integers and -0.0 among decimals: the reader follows.
+    for column, negative in ((["-0", "5"], False), (["-0", "5.5"], True), (["-0", "$5"], True)):
+        table = "id,year,lat,lon\n" + "".join(f"d{i},2020,{v},1\n" for i, v in enumerate(column))
+        out = parse(table.encode(), file="t.csv", options={"mapping": mapping})
+        assert out["lat"].iloc[0] == 0 and bool(np.signbit(out["lat"].iloc[0])) is negative
+
+
+def test_a_file_of_unicode_whitespace_is_empty():
+    for data in ("\u00a0\r\n\u2003\n".encode(), b"\x1c\n", b"\xef\xbb\xbf \t\r\n"):
+        with pytest.raises(ValueError, match="^line 1: empty file"):
+            parse(data, file="f.csv", options={"mapping": EXAMPLE})
+
+
 def test_a_header_only_table_gives_no_rows():
     header = (DATA / "funding_rounds.csv").read_bytes().split(b"\r\n")[0] + b"\r\n"
     out = parse(header, file="f.csv", options={"mapping": EXAMPLE})

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from core.readers import READER_COLUMNS, wos
-from core.records import validate_records
+from core.records import NO_YEAR, validate_records
 from core.regions import known_economies
 
 DATA = Path(__file__).parent / "data" / "wos"
@@ -239,6 +239,96 @@ def test_bad_options():
 def test_header_only_files_give_no_rows():
     assert read(b"FN Clarivate Analytics Web of Science\r\nVR 1.0\r\nEF\r\n").empty
     assert read(TAB.split(b"\r\n")[0] + b"\r\n").empty
+
+
+def test_tab_delimited_irregular_lines_read_like_regular_ones():
+    # A regular export is read from its bytes by pyarrow; a blank-looking line, a record
+    # without the trailing tab or LF line ends send it down the careful path (pandas on
+    # the decoded lines). Both must give the same frame.
+    regular = read(TAB)
+    lines = TAB.split(b"\r\n")
+    variants = [
+        b"\r\n".join([*lines[:3], b"   ", *lines[3:]]),
+        b"\r\n".join([*lines[:2], lines[2].removesuffix(b"\t"), *lines[3:]]),
+        TAB.replace(b"\r\n", b"\n"),
+        TAB.replace(b"\r\n", b"\r"),
+    ]
+    for data in variants:
+        pd.testing.assert_frame_equal(read(data), regular)
+        assert read(data).attrs == regular.attrs
+
+
+def tab_export(*records: dict[str, str]) -> bytes:
+    tags = ["PT", "AU", "AF", "C1", "PY", "UT"]
+    rows = ["\t".join(tags)]
+    rows += ["\t".join(r.get(t, "J" if t == "PT" else "") for t in tags) + "\t" for r in records]
+    return ("\r\n".join(rows) + "\r\n").encode()
+
+
+def plain_export(*records: dict[str, list[str]]) -> bytes:
+    lines = ["FN Clarivate Analytics Web of Science", "VR 1.0"]
+    for record in records:
+        lines.append("PT J")
+        for tag, values in record.items():
+            lines += [f"{tag} {values[0]}", *(f"   {v}" for v in values[1:])]
+        lines += ["ER", ""]
+    return ("\n".join([*lines, "EF"]) + "\n").encode()
+
+
+def test_author_names_compare_as_python_lowers_them():
+    # "ΚΑΛΟΣ".lower() ends in a final sigma (ς), as the bracket writes it: one author, not
+    # a bracket stranger plus an unlinked AF author.
+    tab = read(
+        tab_export(
+            {
+                "AU": "ΚΑΛΟΣ, Α; İnce, B",
+                "AF": "ΚΑΛΟΣ, Α; İnce, B",
+                "C1": "[Καλος, Α; İNCE, B] Univ Athens, Athens, Greece",
+                "PY": "2020",
+                "UT": "WOS:000000000000001",
+            }
+        )
+    )
+    assert tab["author"].tolist() == ["Καλος, Α", "İNCE, B"]
+    assert tab["weight"].tolist() == [0.5, 0.5] and tab["no_address"].isna().all()
+    plain = read(
+        plain_export(
+            {
+                "AU": ["ΚΑΛΟΣ, Α", "İnce, B"],
+                "AF": ["ΚΑΛΟΣ, Α", "İnce, B"],
+                "C1": ["[Καλος, Α; İNCE, B] Univ Athens, Athens, Greece."],
+                "PY": ["2020"],
+                "UT": ["WOS:000000000000001"],
+            }
+        )
+    )
+    pd.testing.assert_frame_equal(tab, plain)
+
+
+def test_tab_delimited_addresses_split_outside_author_brackets_only():
+    frame = read(
+        tab_export(
+            {
+                "AU": "Ab, A; Cd, C",
+                "C1": "[Ab, A; Cd, C] Univ X, City; Univ Y [Hosp], City2.; ; Org Z; #NAME?",
+                "PY": "2021",
+                "UT": "WOS:000000000000002",
+            },
+            # Without any "[" every ";" separates (a stray "]" is text).
+            {"AU": "Ef, E", "C1": "Univ W], Town; Inst V, Town", "UT": "WOS:000000000000003"},
+        )
+    )
+    assert frame["address"].tolist() == [
+        "Univ X, City",
+        "Univ X, City",
+        "Univ Y [Hosp], City2",
+        "Org Z",
+        "Univ W], Town",
+        "Inst V, Town",
+    ]
+    assert frame["author"].tolist()[:2] == ["Ab, A", "Cd, C"]
+    assert frame["weight"].tolist() == [0.25, 0.25, 0.25, 0.25, 0.5, 0.5]
+    assert frame["year"].tolist()[-1] == NO_YEAR
 
 
 @pytest.fixture(scope="module")

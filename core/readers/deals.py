@@ -36,14 +36,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.readers.common import author_weights, reader_frame
+from core.readers.common import reader_frame
 from core.records import NO_YEAR, YEAR_RANGE
 
 FORMAT = "deals"
@@ -92,6 +92,7 @@ _MAGNITUDE = {
     "billion": 1e9,
 }
 _GROUPED = re.compile(r"\d{1,3}(,\d{3})+")
+_NEGATIVE_ZERO = re.compile(r"-0+")
 _YEAR_IN_TEXT = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
 
 
@@ -195,6 +196,45 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
+def _check_utf8(data: bytes) -> None:
+    """Raise :func:`_decode`'s error unless ``data`` is UTF-8.
+
+    pyarrow validates the bytes in place several times faster than decoding them into a
+    Python string, which the reader needs only on the error paths.
+    """
+    import pyarrow as pa
+
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)]).validate(
+            full=True
+        )
+    except pa.ArrowInvalid:
+        _decode(data)  # names the line of the first bad byte
+
+
+def _is_blank(data: bytes) -> bool:
+    """Whether the (UTF-8) file is whitespace only, as ``not text.strip()`` would say."""
+    body = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\n\r\x0b\x0c")
+    if not body:
+        return True
+    if body[0] < 0x80 and not 0x1C <= body[0] <= 0x1F:
+        return False  # an ASCII character that is not whitespace
+    # Unicode whitespace (or ASCII separators) first: rare enough to decode the file.
+    return not data.decode("utf-8-sig").strip()
+
+
+# Lines as ``io.StringIO(text, newline="")`` yields them (each with its line end), found
+# one at a time so that reading the header does not copy the whole file.
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _lines(data: bytes) -> Iterator[str]:
+    """The (UTF-8) file's lines as text, lazily, without the byte-order mark."""
+    for number, line in enumerate(_LINE.finditer(data)):
+        yield line.group().decode("utf-8-sig" if number == 0 else "utf-8")
+
+
 def _record_line(text: str, record: int, delimiter: str) -> int:
     """The 1-based line where data record ``record`` (0-based) starts: quoted fields may
     hold line breaks, so count them with the csv module (only on the error path)."""
@@ -211,9 +251,20 @@ def _lacks(column: str) -> ValueError:
     return ValueError(f"mapping names column {column!r}, which the table lacks")
 
 
-def _read_csv_fast(
-    data: bytes, text: str, mapping: DealMapping, delimiter: str
-) -> pd.DataFrame | None:
+def _odd_quotes(data: bytes) -> bool:
+    """Whether ``data`` holds an odd number of ``"``, counted in cache-sized blocks (twice
+    as fast as ``bytes.count`` or one comparison over the whole buffer)."""
+    if b'"' not in data:
+        return False
+    octets = np.frombuffer(data, np.uint8)
+    block = 1 << 16
+    quotes = sum(
+        int(np.count_nonzero(octets[i : i + block] == 0x22)) for i in range(0, len(octets), block)
+    )
+    return quotes % 2 == 1
+
+
+def _read_csv_fast(data: bytes, mapping: DealMapping, delimiter: str) -> pd.DataFrame | None:
     """The mapped columns of a well-formed CSV, as text, by pyarrow's parser; None when the
     careful reader must judge the file (a row with the wrong number of fields, an unclosed
     quote, a header whose names collide once stripped)."""
@@ -222,10 +273,10 @@ def _read_csv_fast(
 
     # Quotes inside quoted fields are doubled, so an odd count means one never closed;
     # pyarrow would read on silently to the end of the file.
-    if data.count(b'"') % 2:
+    if _odd_quotes(data):
         return None
-    header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
-    raw = {}
+    header = next(csv.reader(_lines(data), delimiter=delimiter), [])
+    raw: dict[str, list[str]] = {}
     for name in header:
         raw.setdefault(name.strip(), []).append(name)
     if any(len(raw.get(c, [])) > 1 for c in mapping.wanted()):
@@ -236,7 +287,10 @@ def _read_csv_fast(
     names = [raw[c][0] for c in mapping.wanted()]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.py_buffer(data),
+            # One thread: readers run one per worker process, a worker per core, and on
+            # two cores pyarrow's threads made this read ~1.5x slower, not faster.
+            read_options=pacsv.ReadOptions(use_threads=False),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 include_columns=names,
@@ -251,14 +305,17 @@ def _read_csv_fast(
     return frame
 
 
-def _read_csv(data: bytes, mapping: DealMapping, file: str) -> tuple[pd.DataFrame, str, str]:
-    text = _decode(data)
-    if not text.strip():
+def _read_csv(data: bytes, mapping: DealMapping, file: str) -> tuple[pd.DataFrame, str]:
+    """The mapped columns of a CSV table and its delimiter; the file is decoded to text
+    only when pyarrow cannot read it and pandas must say why."""
+    _check_utf8(data)
+    if _is_blank(data):
         raise ValueError("line 1: empty file, no header")
     delimiter = mapping.delimiter or ("\t" if file.lower().endswith((".tsv", ".tab")) else ",")
-    fast = _read_csv_fast(data, text, mapping, delimiter)
+    fast = _read_csv_fast(data, mapping, delimiter)
     if fast is not None:
-        return fast, text, delimiter
+        return fast, delimiter
+    text = _decode(data)
     try:
         # All columns, as text: a row with more fields than the header then fails here
         # instead of shifting its values into the wrong columns.
@@ -286,7 +343,7 @@ def _read_csv(data: bytes, mapping: DealMapping, file: str) -> tuple[pd.DataFram
     for column in mapping.wanted():
         if column not in table.columns:
             raise _lacks(column)
-    return table[mapping.wanted()], text, delimiter
+    return table[mapping.wanted()], delimiter
 
 
 def _read_parquet(data: bytes, mapping: DealMapping) -> pd.DataFrame:
@@ -324,6 +381,8 @@ def _read_parquet(data: bytes, mapping: DealMapping) -> pd.DataFrame:
 def _text_series(values: pd.Series) -> pd.Series:
     """Values as stripped text (pandas' string dtype, default index); missing values and
     Excel error cells become ``""``."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return _arrow_text(values)
     if pd.api.types.is_datetime64_any_dtype(values):
         text = values.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(values):
@@ -344,6 +403,20 @@ def _text_series(values: pd.Series) -> pd.Series:
     if errors.any():
         text = text.where(~errors, "")
     return text
+
+
+def _arrow_text(values: pd.Series) -> pd.Series:
+    """:func:`_text_series` of pyarrow-backed text (every CSV column) in pyarrow kernels
+    only: the same ones pandas' ``fillna``, ``str.strip``, ``isin`` and ``where`` call,
+    without the copies and masks around them (a third of the reader's time)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pc.utf8_trim_whitespace(pc.fill_null(_arrow(values), ""))
+    errors = pc.is_in(array, value_set=pa.array(sorted(EXCEL_ERRORS), array.type))
+    if pc.any(errors).as_py():
+        array = pc.if_else(errors, pa.scalar("", array.type), array)
+    return pd.Series(array, dtype="str")
 
 
 def _text(values: pd.Series) -> np.ndarray:
@@ -373,6 +446,44 @@ def _amount_text(value: str) -> float:
     return amount * _MAGNITUDE.get(suffix, 1.0)
 
 
+def _decimals(text: pd.Series, filled: np.ndarray) -> np.ndarray:
+    """``pandas.to_numeric(text.where(filled), errors="coerce")`` as float64, with the plain
+    decimals ("1250000", "-33.86") converted by pyarrow in one vectorised cast.
+
+    ``to_numeric`` turns every value into a Python object first, most of the reader's time
+    on a numeric column. Decimals of at most 15 digits convert to the same float either
+    way (both round correctly, and such integers are exact); the rest (exponents, longer
+    numbers, text) still go through ``to_numeric``, which parses each value on its own.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    number = np.full(len(text), np.nan)
+    if not filled.any():
+        return number
+    array = _arrow(text)
+    plain = pc.and_(
+        pc.match_substring_regex(array, r"^-?[0-9]+(?:\.[0-9]+)?$"),
+        pc.less_equal(pc.utf8_length(array), 15),
+    ).to_numpy(zero_copy_only=False)
+    if plain.any():
+        decimals = pc.cast(array.filter(pa.array(plain)), pa.float64()).to_numpy()
+        if np.signbit(decimals[decimals == 0]).any():
+            # to_numeric reads "-0" as 0.0 in a column of integers and as -0.0 in any
+            # other: the one value whose number depends on the rest of the column.
+            return np.array(pd.to_numeric(text.where(filled), errors="coerce"), np.float64)
+        number[plain] = decimals
+    rest = filled & ~plain
+    if rest.any():
+        # Once per distinct value ("$1.5M" repeats): to_numeric reads each on its own.
+        codes, uniques = pd.factorize(text[rest])
+        if any(_NEGATIVE_ZERO.fullmatch(u) for u in uniques):
+            return np.array(pd.to_numeric(text.where(filled), errors="coerce"), np.float64)
+        parsed = np.array(pd.to_numeric(pd.Series(uniques), errors="coerce"), np.float64)
+        number[rest] = parsed[codes]
+    return number
+
+
 def _numbers(values: pd.Series, *, amounts: bool) -> np.ndarray:
     """A column as float64: numbers as they are; text parsed (as an amount, with currency
     signs, separators and magnitudes, when ``amounts``); anything else NaN."""
@@ -380,7 +491,7 @@ def _numbers(values: pd.Series, *, amounts: bool) -> np.ndarray:
         return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
     text = _text_series(values)
     filled = text.ne("").to_numpy()
-    number = np.array(pd.to_numeric(text.where(filled), errors="coerce"), dtype=np.float64)
+    number = _decimals(text, filled)
     if amounts:
         rest = np.isnan(number) & filled
         if rest.any():
@@ -390,9 +501,10 @@ def _numbers(values: pd.Series, *, amounts: bool) -> np.ndarray:
     return number
 
 
-def _years_of_text(text: np.ndarray, *, dates: bool) -> np.ndarray:
+def _years_of_text(text: pd.Series, *, dates: bool) -> np.ndarray:
     """Years (float, NaN where none) of date or year text, parsed once per distinct value."""
-    codes, uniques = pd.factorize(pd.Series(text, dtype=object))
+    # Factorised as pyarrow strings: a Python object per row would cost more than parsing.
+    codes, uniques = pd.factorize(text)
     values = pd.Series(uniques, dtype=object)
     if dates:
         parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
@@ -423,9 +535,9 @@ def _years(values: pd.Series, *, dates: bool) -> tuple[np.ndarray, np.ndarray]:
         years = pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
         bad = np.zeros(len(values), bool)
     else:
-        text = _text(values)
+        text = _text_series(values)
         years = _years_of_text(text, dates=dates)
-        bad = np.isnan(years) & (text != "")
+        bad = np.isnan(years) & text.ne("").to_numpy()
     with np.errstate(invalid="ignore"):
         ok = (
             np.isfinite(years)
@@ -435,6 +547,28 @@ def _years(values: pd.Series, *, dates: bool) -> tuple[np.ndarray, np.ndarray]:
         )
     out = np.where(ok, np.nan_to_num(years), NO_YEAR).astype(np.int64)
     return out, bad | (~ok & ~np.isnan(years))
+
+
+def _missing_where_empty(values: pd.Series) -> pd.Series:
+    """``values.where(values.ne(""))`` (pandas' string dtype, default index), by one
+    pyarrow kernel: pandas' masked assignment into arrow strings costs ten times more."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = _arrow(values)
+    missing = pa.scalar(None, array.type)
+    return pd.Series(pc.if_else(pc.not_equal(array, ""), array, missing), dtype="str")
+
+
+def _text_unless(present: np.ndarray, text: str) -> pd.Series:
+    """``text`` where ``present`` is false, missing where it is true (pandas' strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.if_else(
+        pa.array(present, pa.bool_()), pa.scalar(None, pa.string()), pa.scalar(text, pa.string())
+    )
+    return pd.Series(values, dtype="str")
 
 
 # ---------------------------------------------------------------------------- splitting
@@ -488,13 +622,49 @@ def _split_rows(
         flat = parts[key].values
         present = position < length
         index = offsets + np.where(present, position, 0)
-        value = pd.Series(flat.take(pa.array(index)), dtype="str").str.strip()
+        value = pc.utf8_trim_whitespace(flat.take(pa.array(index)))
         # One value for the whole row goes with each position; a missing one is empty.
-        out[key] = value.where(present | (length == 1), "")
+        # (pyarrow's if_else: pandas' ``where`` on arrow strings costs ten times more.)
+        value = pc.if_else(pa.array(present | (length == 1)), value, pa.scalar("", value.type))
+        out[key] = pd.Series(value, dtype="str")
     return record, out
 
 
 # ---------------------------------------------------------------------------- parse
+
+
+def _weights(doc_id: pd.Series, record: np.ndarray) -> np.ndarray:
+    """Each output row's part of its deal: a deal counts 1, split equally over its table
+    rows, each table row's part equally over its output rows (values).
+
+    :func:`core.readers.common.author_weights` with the deal as document and the table
+    row as author, from integer codes: a table row belongs to one deal, so both counts are
+    bincounts, without the groupby over Python objects that took most of the time of a
+    multi-valued table. A row without a deal id is a deal of its own (rejected later as
+    "empty doc_id").
+
+    Parameters
+    ----------
+    doc_id : pandas.Series
+        The deal id of each table row (text, ``""`` where none).
+    record : numpy.ndarray of int64
+        The table row of each output row; every table row has at least one.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+    """
+    n = len(doc_id)
+    codes, uniques = pd.factorize(doc_id)
+    blank = doc_id.eq("").to_numpy()
+    if blank.any():
+        codes = np.where(blank, len(uniques) + np.arange(n), codes)
+    rows_per_deal = np.bincount(codes)[codes]
+    values_per_row = np.bincount(record, minlength=n)
+    # The product and division of author_weights: the same float64 to the last bit.
+    return 1.0 / (
+        rows_per_deal[record].astype(np.float64) * values_per_row[record].astype(np.float64)
+    )
 
 
 def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -523,11 +693,11 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         message names the column or the first bad line.
     """
     mapping = parse_mapping((options or {}).get("mapping"))
-    text = delimiter = ""
+    delimiter = ""
     if data[:4] == b"PAR1":
         table = _read_parquet(data, mapping)
     else:
-        table, text, delimiter = _read_csv(data, mapping, file)
+        table, delimiter = _read_csv(data, mapping, file)
     n = len(table)
     cols = mapping.columns
 
@@ -544,7 +714,9 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
     if n and (year == NO_YEAR).all() and bad_year.any():
         # A whole column without a date is a wrong mapping, not a few bad rows.
         first = int(np.flatnonzero(bad_year)[0])
-        where = f"line {_record_line(text, first, delimiter)}" if text else f"row {first}"
+        where = (
+            f"line {_record_line(_decode(data), first, delimiter)}" if delimiter else f"row {first}"
+        )
         value = _text(table[cols[date_key]])[first]
         raise ValueError(f"{where}: column {cols[date_key]!r} holds {value!r}, not a {date_key}")
 
@@ -564,7 +736,7 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         """One value per output row, missing where empty."""
         if split:
             values = values.take(record).reset_index(drop=True)
-        return values.where(values.ne(""))
+        return _missing_where_empty(values)
 
     lat = lon = np.full(m, np.nan)
     if "latitude" in places:
@@ -575,17 +747,8 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         if k in places:
             has_place |= places[k].ne("").to_numpy()
 
+    weight = _weights(doc_id, record)
     doc_id = doc_id.take(record).reset_index(drop=True) if split else doc_id
-    # Fractional counts only where a deal has several rows: every other row is a whole deal.
-    weight = np.ones(m)
-    shared = doc_id.duplicated(keep=False).to_numpy()
-    if shared.any():
-        doc_key = doc_id.to_numpy(dtype=object)[shared]
-        # A row without a deal id is a deal of its own (rejected later as "empty doc_id"):
-        # a negative number, which equals no id text.
-        blank = doc_key == ""
-        doc_key[blank] = -1 - record[shared][blank]
-        weight[shared] = author_weights(doc_key, record[shared])
     columns: dict[str, Any] = {
         "source": pd.Series(SOURCE, index=range(m), dtype="str"),
         "doc_id": doc_id,
@@ -594,11 +757,11 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         "lon": lon,
         "weight": weight,
         "row": record,
-        "no_address": pd.Series(np.where(has_place, None, NO_ADDRESS), dtype="str"),
+        "no_address": _text_unless(has_place, NO_ADDRESS),
     }
     for k in TEXT_PLACE_KEYS:
         if k in places:
-            columns[k] = places[k].where(places[k].ne("")) if split else per_row(places[k])
+            columns[k] = _missing_where_empty(places[k]) if split else per_row(places[k])
     for key in ("organization", "field", "currency"):
         if key in cols:
             columns[key] = per_row(_text_series(table[cols[key]]))

@@ -165,20 +165,20 @@ def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
     )
     counts = inventors.groupby("appln_id").size(**spread(inventors))
     counts = counts.rename("inventors").reset_index()
+    # One first applicant and one first IPC symbol per application (PATSTAT has one; where
+    # a record has two, either may be kept).
+    first = links[links["applt_seq_nr"] == 1][["appln_id", "person_id"]]
     applicants = (
-        links[links["applt_seq_nr"] == 1][["appln_id", "person_id"]]
+        first.drop_duplicates(subset="appln_id", **spread(first))
         .merge(persons[["person_id", "person_name"]], on="person_id", how="inner")
-        .groupby("appln_id")["person_name"]
-        .min(**spread(links))
-        .rename("organization")
-        .reset_index()
+        .rename(columns={"person_name": "organization"})[["appln_id", "organization"]]
     )
     joined = inventors.merge(counts, on="appln_id", how="left").merge(
         applicants, on="appln_id", how="left"
     )
     if "tls209_appln_ipc" in tables:
         ipc = tables["tls209_appln_ipc"]
-        fields = ipc.groupby("appln_id")["field"].min(**spread(ipc)).reset_index()
+        fields = ipc.drop_duplicates(subset="appln_id", **spread(ipc))
         joined = joined.merge(fields, on="appln_id", how="left")
     return joined.merge(persons[["person_id", "address", "country"]], on="person_id", how="left")
 
