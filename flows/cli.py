@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 INPUT_FORMAT_NAMES = ("records", "wos", "scopus", "openalex", "deals", "patentsview", "patstat")
 
 
+#: ``--option KEY=VALUE`` of ``run`` and ``convert``.
+format_option = click.option(
+    "--option",
+    "format_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A reader option of --format, e.g. year=grant (patentsview); repeatable.",
+)
+
+
 class Failure(click.ClickException):
     """A user-facing failure: one line on stderr and a documented exit code."""
 
@@ -75,13 +85,7 @@ def main() -> None:
     help="openalex: the institutions entity (files or folder), for coordinates.",
 )
 @click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
-@click.option(
-    "--option",
-    "format_options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A reader option of --format, e.g. year=grant (patentsview); repeatable.",
-)
+@format_option
 @click.option(
     "--output",
     default="./output",
@@ -292,13 +296,7 @@ def geocode_command(input_url: str, output_url: str, config_file: str | None) ->
 )
 @click.option("--institutions", metavar="URL", help="openalex: the institutions entity.")
 @click.option("--mapping", metavar="URL", help="deals: the YAML mapping of the table's columns.")
-@click.option(
-    "--option",
-    "format_options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A reader option of --format, e.g. year=grant (patentsview); repeatable.",
-)
+@format_option
 @click.option(
     "--config",
     "config_file",

@@ -35,6 +35,7 @@ import pandas as pd
 
 from core.readers.pieces import Piece, iter_pieces
 from core.readers.tables import TABLE_SUFFIXES, tables_of
+from core.records import checked_meta
 from flows.errors import ConfigError, InputError, OutputError
 from flows.inputs import ReadSettings, checked_from_map, expand_inputs
 from flows.storage import StorageTarget, describe, storage_errors
@@ -133,11 +134,8 @@ def _accepts(fmt: str) -> Callable[[str], bool]:
 def source_files(urls: Sequence[str], fmt: str, storage_options: Mapping[str, Any]) -> list[str]:
     """Every file of format ``fmt`` named by ``urls`` (files, folders or globs)."""
     if fmt in TABLE_FORMATS:
-        return [
-            url
-            for tables in source_tables(urls, fmt, storage_options)
-            for url in (u for files in tables.values() for u in files)
-        ]
+        folders = source_tables(urls, fmt, storage_options)
+        return [url for tables in folders for files in tables.values() for url in files]
     kinds = " or ".join(SOURCE_SUFFIXES[fmt])
     found = expand_inputs(urls, storage_options, accepts=_accepts(fmt), kinds=f"{fmt} ({kinds})")
     return [url for url, _ in found]
@@ -169,13 +167,6 @@ def source_tables(
 # -- file formats ------------------------------------------------------------------------
 
 _LINE = re.compile(r"\bline (\d+)")
-
-
-def _piece_kind(module: ModuleType, name: str) -> Callable[[bytes], str | None]:
-    def kind(head: bytes) -> str | None:
-        return module.piece_kind(head, file=name) if hasattr(module, "piece_kind") else None
-
-    return kind
 
 
 def iter_source_frames(
@@ -211,7 +202,11 @@ def iter_source_frames(
 
     try:
         with StorageTarget(url, storage_options).open(compression="infer") as fh:
-            pieces = iter_pieces(fh, kind=_piece_kind(module, name), piece_bytes=piece_bytes)
+            pieces = iter_pieces(
+                fh,
+                kind=lambda head: module.piece_kind(head, file=name),
+                piece_bytes=piece_bytes,
+            )
             for piece in pieces:
                 frame = parse(piece)
                 frame["row"] = frame["row"].to_numpy(np.int64) + records
@@ -219,15 +214,6 @@ def iter_source_frames(
                 yield frame.assign(file=name)
     except storage_errors() as exc:
         raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
-
-
-def read_source_file(
-    url: str, fmt: str, options: Mapping[str, Any], storage_options: Mapping[str, Any]
-) -> pd.DataFrame:
-    """One whole file through its reader (see :func:`iter_source_frames`)."""
-    return pd.concat(
-        list(iter_source_frames(url, fmt, options, storage_options)), ignore_index=True
-    )
 
 
 def _placed_and_unplaced(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -332,10 +318,8 @@ def _stage_table_file(
 
 
 def _table_frames(
-    folders: Sequence[Mapping[str, list[str]]],
+    plan: SourcePlan,
     *,
-    fmt: str,
-    options: Mapping[str, Any],
     storage_options: Mapping[str, Any],
     scratch: StorageTarget,
     piece_bytes: int,
@@ -345,6 +329,7 @@ def _table_frames(
     import dask
     from dask.delayed import delayed
 
+    fmt, options, folders = plan.fmt, plan.options, plan.folders
     module = reader_module(fmt)
     items = [
         (k, table, url)
@@ -494,14 +479,9 @@ def read_source_records(
     one partition per piece."""
     if plan.fmt in TABLE_FORMATS:
         frames = _table_frames(
-            plan.folders,
-            fmt=plan.fmt,
-            options=plan.options,
-            storage_options=storage_options,
-            scratch=scratch,
-            piece_bytes=piece_bytes,
+            plan, storage_options=storage_options, scratch=scratch, piece_bytes=piece_bytes
         )
-        return frames.map_partitions(_check_frame, settings=settings, meta=_checked_meta())
+        return frames.map_partitions(_check_frame, settings=settings, meta=checked_meta())
     staged = _stage_files(
         plan,
         storage_options=storage_options,
@@ -517,12 +497,6 @@ def read_source_records(
         scratch=scratch,
         settings=settings,
     )
-
-
-def _checked_meta() -> pd.DataFrame:
-    from core.records import checked_meta
-
-    return checked_meta()
 
 
 def _check_frame(frame: pd.DataFrame, *, settings: ReadSettings) -> pd.DataFrame:
@@ -578,12 +552,7 @@ def convert_source(
         scratch = new_scratch(output)
         try:
             frames = _table_frames(
-                plan.folders,
-                fmt=plan.fmt,
-                options=plan.options,
-                storage_options=storage_options,
-                scratch=scratch,
-                piece_bytes=piece_bytes,
+                plan, storage_options=storage_options, scratch=scratch, piece_bytes=piece_bytes
             )
             from dask.delayed import delayed
 

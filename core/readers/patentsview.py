@@ -21,7 +21,15 @@ import numpy as np
 import pandas as pd
 
 from core.readers.common import reader_frame
-from core.readers.tables import Table, integers, numbers, spread, text, years_of_dates
+from core.readers.tables import (
+    Table,
+    integers,
+    numbers,
+    optional_text,
+    spread,
+    text,
+    years_of_dates,
+)
 
 FORMAT = "patentsview"
 SOURCE = "patent"
@@ -198,9 +206,7 @@ def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame
     n = len(joined)
 
     def column(name: str) -> np.ndarray:
-        if name in joined.columns:
-            return joined[name].astype(object).where(joined[name].notna(), None).to_numpy()
-        return np.full(n, None, dtype=object)
+        return optional_text(joined, name)
 
     lat = joined["lat"].to_numpy(np.float64, na_value=np.nan) if n else np.zeros(0)
     lon = joined["lon"].to_numpy(np.float64, na_value=np.nan) if n else np.zeros(0)

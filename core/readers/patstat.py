@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.readers.common import reader_frame
-from core.readers.tables import Table, integers, spread, text
+from core.readers.tables import Table, integers, optional_text, spread, text
 
 FORMAT = "patstat"
 SOURCE = "patent"
@@ -189,9 +189,7 @@ def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame
     n = len(joined)
 
     def column(name: str) -> np.ndarray:
-        if name in joined.columns:
-            return joined[name].astype(object).where(joined[name].notna(), None).to_numpy()
-        return np.full(n, None, dtype=object)
+        return optional_text(joined, name)
 
     placed = pd.notna(column("address")) | pd.notna(column("country"))
     return reader_frame(

@@ -85,6 +85,14 @@ def text(values: pd.Series) -> pd.Series:
     return stripped.where(stripped.ne(""), None)
 
 
+def optional_text(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Column ``name`` of ``frame`` as objects with None where missing; all None when the
+    frame has no such column (an optional table was absent)."""
+    if name in frame.columns:
+        return frame[name].astype(object).where(frame[name].notna(), None).to_numpy()
+    return np.full(len(frame), None, dtype=object)
+
+
 def integers(values: pd.Series) -> pd.Series:
     """Whole numbers from text, nullable (``Int64``): empty or malformed is missing."""
     return pd.to_numeric(values, errors="coerce").round().astype("Int64")
