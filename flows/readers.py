@@ -7,8 +7,10 @@ Two kinds of format:
   piece (:mod:`core.readers.pieces`), so a file of any size needs bounded memory; one task
   per file writes each piece's rows as a Parquet part.
 - *table formats* (``patentsview``, ``patstat``): a folder of published tables; each table
-  file is streamed into prepared Parquet parts (one task per file), then the tables are
-  joined as Dask DataFrames, spilling as Dask does.
+  file is streamed into prepared Parquet parts, sent to buckets by a hash of its join key
+  (one task per file), then each phase of the format's join runs bucket by bucket (one
+  pandas join per bucket: :mod:`core.readers.tables`), its output sent to the buckets of
+  the next phase's key.
 
 A run writes those parts to a scratch folder beside its output and removes it after;
 ``icrank convert`` writes the file formats' parts as its output. This module loads what a
@@ -34,8 +36,7 @@ import numpy as np
 import pandas as pd
 
 from core.readers.pieces import Piece, iter_pieces
-from core.readers.tables import TABLE_SUFFIXES, tables_of
-from core.records import checked_meta
+from core.readers.tables import JOINED, TABLE_SUFFIXES, bucket_of, tables_of
 from flows.errors import ConfigError, InputError, OutputError
 from flows.inputs import ReadSettings, checked_from_map, expand_inputs
 from flows.storage import StorageTarget, describe, storage_errors
@@ -56,8 +57,8 @@ TABLE_FORMATS: tuple[str, ...] = ("patentsview", "patstat")
 SOURCE_FORMATS: tuple[str, ...] = (*SOURCE_SUFFIXES, *TABLE_FORMATS)
 #: Bytes of a file (or a table) read at a time: bounds a reader task's memory.
 PIECE_BYTES = 32 * 2**20
-#: Rows of a staged table part, and so of a partition of a table format's joins.
-TABLE_PART_ROWS = 250_000
+#: Pieces of a table format's text per bucket of its joins: bounds a join task's memory.
+JOIN_BUCKET_PIECES = 4
 #: Reader options whose value is a file to load on the client: option -> reader option.
 _FILE_OPTIONS = {"mapping-url": "mapping", "institutions-url": "institutions"}
 
@@ -187,11 +188,11 @@ def iter_source_frames(
     """
     module = reader_module(fmt)
     name = posixpath.basename(url.rstrip("/"))
-    records = 0
+    first_pass = getattr(module, "FIRST_PASS", None)
 
-    def parse(piece: Piece) -> pd.DataFrame:
+    def read(piece: Piece, func: Callable[..., Any], given: Mapping[str, Any]) -> Any:
         try:
-            return module.parse(piece.data, file=name, options=dict(options))
+            return func(piece.data, file=name, options=dict(given))
         except ValueError as exc:
             message = _LINE.sub(
                 lambda m: f"line {piece.file_line(int(m.group(1)))}",
@@ -200,18 +201,33 @@ def iter_source_frames(
             )
             raise InputError(f"input {url}: not a {fmt} file: {message}") from None
 
-    try:
+    def pieces() -> Iterator[Piece]:
         with StorageTarget(url, storage_options).open(compression="infer") as fh:
-            pieces = iter_pieces(
+            yield from iter_pieces(
                 fh,
                 kind=lambda head: module.piece_kind(head, file=name),
                 piece_bytes=piece_bytes,
             )
-            for piece in pieces:
-                frame = parse(piece)
-                frame["row"] = frame["row"].to_numpy(np.int64) + records
-                records += int(frame.attrs.get("records", 0))
-                yield frame.assign(file=name)
+
+    try:
+        given, stream = options, pieces()
+        if first_pass is not None:
+            first, second = next(stream), next(stream, None)
+            if second is None:
+                stream = iter([first])
+            else:
+                # A file of several pieces whose reader needs the whole file first (the
+                # rows of a deal may lie in any piece): it is read twice.
+                stream.close()
+                per_piece, combine = first_pass
+                given = {**options, **combine([read(p, per_piece, options) for p in pieces()])}
+                stream = pieces()
+        records = 0
+        for piece in stream:
+            frame = read(piece, module.parse, given)
+            frame["row"] = frame["row"].to_numpy(np.int64) + records
+            records += int(frame.attrs.get("records", 0))
+            yield frame.assign(file=name)
     except storage_errors() as exc:
         raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
 
@@ -219,6 +235,26 @@ def iter_source_frames(
 def _placed_and_unplaced(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     unplaced = frame["no_address"].fillna("").astype(str).str.strip().ne("").to_numpy()
     return frame[~unplaced].drop(columns="no_address"), frame[unplaced]
+
+
+def _write_records(
+    frame: pd.DataFrame,
+    name: str,
+    *,
+    records: StorageTarget,
+    rejects: StorageTarget | None,
+    export: int,
+) -> tuple[int, int]:
+    # Without ``rejects`` unplaced rows stay in the part (a run's validation turns them
+    # into rejects with the reader's reason), and ``export`` says which input they are of.
+    if rejects is None:
+        records.write_table(name, frame.assign(export=np.int64(export)))
+        return len(frame), 0
+    placed, lost = _placed_and_unplaced(frame)
+    records.write_table(name, placed)
+    if len(lost):
+        rejects.write_table(name, lost)
+    return len(placed), len(lost)
 
 
 def _write_file_parts(
@@ -231,8 +267,7 @@ def _write_file_parts(
     rejects: StorageTarget | None,
     piece_bytes: int,
 ) -> tuple[list[str], int, int]:
-    # One part per piece; without ``rejects`` unplaced rows stay in the parts (a run's
-    # validation turns them into rejects with the reader's reason).
+    # One part per piece.
     index, url = item
     pause("READ")
     names, kept, unplaced = [], 0, 0
@@ -240,20 +275,43 @@ def _write_file_parts(
         iter_source_frames(url, fmt, options, storage_options, piece_bytes=piece_bytes)
     ):
         name = f"part-{index:05d}-{k:05d}.parquet"
-        if rejects is None:
-            records.write_table(name, frame.assign(export=np.int64(index)))
-            kept += len(frame)
-        else:
-            placed, lost = _placed_and_unplaced(frame)
-            records.write_table(name, placed)
-            if len(lost):
-                rejects.write_table(name, lost)
-            kept, unplaced = kept + len(placed), unplaced + len(lost)
+        placed, lost = _write_records(frame, name, records=records, rejects=rejects, export=index)
+        kept, unplaced = kept + placed, unplaced + lost
         names.append(name)
     return names, kept, unplaced
 
 
 # -- table formats -----------------------------------------------------------------------
+
+
+def _table_bytes(url: str, storage_options: Mapping[str, Any]) -> int:
+    # Text bytes, roughly: zipped and gzipped tables hold about four times their size.
+    size = int(StorageTarget(url, storage_options).fs.size(url))
+    return size * 4 if url.lower().endswith((".zip", ".gz")) else size
+
+
+def join_buckets(plan: SourcePlan, storage_options: Mapping[str, Any], piece_bytes: int) -> int:
+    """How many buckets a table format's joins use: one per JOIN_BUCKET_PIECES pieces of
+    the tables' text, so that a bucket's join needs bounded memory whatever their size."""
+    total = sum(
+        _table_bytes(url, storage_options)
+        for tables in plan.folders
+        for urls in tables.values()
+        for url in urls
+    )
+    return max(1, -(-total // (JOIN_BUCKET_PIECES * piece_bytes)))
+
+
+def _write_buckets(
+    frame: pd.DataFrame, *, key: str, buckets: int, scratch: StorageTarget, stem: str
+) -> list[tuple[int, str]]:
+    where = bucket_of(frame[key], buckets=buckets)
+    out = []
+    for bucket in np.unique(where):
+        name = f"{stem}-b{bucket:05d}.parquet"
+        scratch.write_table(name, frame[where == bucket])
+        out.append((int(bucket), name))
+    return out
 
 
 def _stage_table_file(
@@ -263,8 +321,10 @@ def _stage_table_file(
     options: Mapping[str, Any],
     storage_options: Mapping[str, Any],
     scratch: StorageTarget,
+    buckets: int,
     piece_bytes: int,
-) -> list[str]:
+) -> list[tuple[int, str]]:
+    # Each piece prepared and sent to the buckets of its table's phase key.
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -272,22 +332,10 @@ def _stage_table_file(
     pause("READ")
     module = reader_module(fmt)
     table = next(t for t in module.TABLES if t.name == table_name)
+    key = next(p.key for p in module.PHASES if table.name in p.tables)
     file = posixpath.basename(url)
-    stem = re.sub(r"\W", "_", file)
-    names, row = [], 0
-
-    def write(chunk: pd.DataFrame) -> None:
-        nonlocal row
-        chunk = chunk.assign(row=np.arange(row, row + len(chunk), dtype=np.int64), file=file)
-        row += len(chunk)
-        prepared = module.prepare(table.name, chunk, options=options)
-        # Parts of at most TABLE_PART_ROWS rows: the joins' partitions (as many as the
-        # largest table has parts) then stay that small whatever the table's size.
-        for start in range(0, max(len(prepared), 1), TABLE_PART_ROWS):
-            name = f"{folder:05d}/{table.name}/{stem}-{len(names):05d}.parquet"
-            scratch.write_table(name, prepared.iloc[start : start + TABLE_PART_ROWS])
-            names.append(name)
-
+    stem = f"{folder:05d}/{table.name}/" + re.sub(r"\W", "_", file)
+    names: list[tuple[int, str]] = []
     options_csv = {
         "read_options": pacsv.ReadOptions(use_threads=False),
         "parse_options": pacsv.ParseOptions(delimiter=module.DELIMITER, newlines_in_values=True),
@@ -298,12 +346,21 @@ def _stage_table_file(
             quoted_strings_can_be_null=False,
         ),
     }
+    row = 0
     try:
         with StorageTarget(url, storage_options).open(compression="infer") as fh:
             # Pieces of whole records, each parsed on its own: pyarrow's streaming reader
             # grows with the file (measured: twice the memory for ten times the rows).
-            for piece in iter_pieces(fh, kind="csv", piece_bytes=piece_bytes):
-                write(pacsv.read_csv(io.BytesIO(piece.data), **options_csv).to_pandas())
+            for k, piece in enumerate(iter_pieces(fh, kind="csv", piece_bytes=piece_bytes)):
+                chunk = pacsv.read_csv(io.BytesIO(piece.data), **options_csv).to_pandas()
+                chunk = chunk.assign(
+                    row=np.arange(row, row + len(chunk), dtype=np.int64), file=file
+                )
+                row += len(chunk)
+                prepared = module.prepare(table.name, chunk, options=options)
+                names += _write_buckets(
+                    prepared, key=key, buckets=buckets, scratch=scratch, stem=f"{stem}-{k:05d}"
+                )
     except (pa.ArrowInvalid, pa.ArrowKeyError, UnicodeDecodeError) as exc:
         message = " ".join(str(exc).split())
         missing = re.search(r"Column '([^']+)' in include_columns does not exist", message)
@@ -312,28 +369,103 @@ def _stage_table_file(
         raise InputError(f"input {url}: not a {fmt} {table.name} table: {message}") from None
     except storage_errors() as exc:
         raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
-    if not names:
-        write(pd.DataFrame({c: pd.Series([], dtype=object) for c in table.columns}))
     return names
 
 
-def _table_frames(
+def _read_bucket(
+    names: Sequence[str], *, table: str, module: ModuleType, scratch: StorageTarget, options: Any
+) -> pd.DataFrame:
+    if not names:
+        columns = next(t.columns for t in module.TABLES if t.name == table)
+        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in (*columns, "file")})
+        return module.prepare(table, empty.assign(row=np.zeros(0, np.int64)), options=options)
+    frames = []
+    for name in names:
+        with scratch.open(name) as fh:
+            frames.append(pd.read_parquet(fh))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _join_bucket(
+    bucket: int,
+    *,
+    joined_if_none: pd.DataFrame | None,
+    fmt: str,
+    options: Mapping[str, Any],
+    phase: int,
+    inputs: Mapping[str, Sequence[str]],
+    scratch: StorageTarget,
+    buckets: int,
+    folder: int,
+    records: StorageTarget,
+    rejects: StorageTarget | None,
+) -> tuple[list[Any], int, int]:
+    # One bucket of one phase: its rows of every table of the phase, joined. The last
+    # phase writes the reader's records (as _write_file_parts does); the others send their
+    # output to the buckets of the next phase's key.
+    pause("READ")
+    module = reader_module(fmt)
+    tables = {
+        name: joined_if_none
+        if name == JOINED and not names
+        else _read_bucket(names, table=name, module=module, scratch=scratch, options=options)
+        for name, names in inputs.items()
+    }
+    joined = module.PHASES[phase].join(tables, options=options)
+    if phase + 1 < len(module.PHASES):
+        stem = f"{folder:05d}/{JOINED}-{phase}/{bucket:05d}"
+        key = module.PHASES[phase + 1].key
+        return _write_buckets(joined, key=key, buckets=buckets, scratch=scratch, stem=stem), 0, 0
+    frame = module.records(joined, options=options).sort_values(["file", "row"], kind="stable")
+    name = f"part-{folder:05d}-{bucket:05d}.parquet"
+    kept, unplaced = _write_records(frame, name, records=records, rejects=rejects, export=folder)
+    return [name], kept, unplaced
+
+
+def _empty_outputs(
+    plan: SourcePlan, module: ModuleType, tables: Mapping[str, Any], scratch: StorageTarget
+) -> list[pd.DataFrame]:
+    # The joins on no rows, on the client: what a phase gives a bucket that holds no rows
+    # of the previous phase; and a folder without a table its options need is a mistake
+    # named here, not in a worker's traceback.
+    outputs: list[pd.DataFrame] = []
+    try:
+        for step in module.PHASES:
+            inputs = {
+                name: _read_bucket(
+                    [], table=name, module=module, scratch=scratch, options=plan.options
+                )
+                for name in step.tables
+                if name in tables
+            }
+            if outputs:
+                inputs[JOINED] = outputs[-1]
+            outputs.append(step.join(inputs, options=plan.options))
+    except ValueError as exc:
+        raise ConfigError(f"{plan.fmt} options: {exc}") from None
+    return outputs
+
+
+def _stage_tables(
     plan: SourcePlan,
     *,
     storage_options: Mapping[str, Any],
     scratch: StorageTarget,
+    records: StorageTarget,
+    rejects: StorageTarget | None,
     piece_bytes: int,
-) -> dd.DataFrame:
-    """Stage the tables (computed now, on the cluster), then their join, lazily: reader
-    frames with ``export`` (the input folder's 1-based index)."""
+) -> list[tuple[list[Any], int, int]]:
+    # Every table file staged into buckets, then each phase bucket by bucket: the client
+    # holds file names only.
     import dask
     from dask.delayed import delayed
 
-    fmt, options, folders = plan.fmt, plan.options, plan.folders
-    module = reader_module(fmt)
+    module = reader_module(plan.fmt)
+    empty_outputs = [_empty_outputs(plan, module, tables, scratch) for tables in plan.folders]
+    buckets = join_buckets(plan, storage_options, piece_bytes)
     items = [
         (k, table, url)
-        for k, tables in enumerate(folders, start=1)
+        for k, tables in enumerate(plan.folders, start=1)
         for table, urls in tables.items()
         for url in urls
     ]
@@ -341,38 +473,55 @@ def _table_frames(
         *[
             delayed(_stage_table_file, pure=True)(
                 item,
-                fmt=fmt,
-                options=dict(options),
+                fmt=plan.fmt,
+                options=plan.options,
                 storage_options=dict(storage_options),
                 scratch=scratch,
+                buckets=buckets,
                 piece_bytes=piece_bytes,
             )
             for item in items
         ]
     )
-    log.info("%s: %d table files staged", fmt, len(items))
-    parts: list[dd.DataFrame] = []
-    for k, tables in enumerate(folders, start=1):
-        frames = {
-            table: dd.read_parquet(
-                [
-                    scratch.url_of(name)
-                    for item, names in zip(items, staged, strict=True)
-                    if item[:2] == (k, table)
-                    for name in names
-                ],
-                storage_options=scratch.storage_options or None,
-            )
-            for table in tables
-        }
-        try:
-            joined = module.join(frames, options=options)
-        except ValueError as exc:
-            raise ConfigError(f"{fmt} options: {exc}") from None
-        meta = module.records(joined._meta, options=options)
-        frame = joined.map_partitions(module.records, options=options, meta=meta)
-        parts.append(frame.assign(export=np.int64(k)))
-    return parts[0] if len(parts) == 1 else dd.concat(parts)
+    log.info("%s: %d table files staged in %d buckets", plan.fmt, len(items), buckets)
+    by_bucket: dict[tuple[int, str, int], list[str]] = {}
+    for (k, table, _), names in zip(items, staged, strict=True):
+        for bucket, name in names:
+            by_bucket.setdefault((k, table, bucket), []).append(name)
+    done: list[tuple[list[Any], int, int]] = []
+    for phase, step in enumerate(module.PHASES):
+        tasks = []
+        for k, tables in enumerate(plan.folders, start=1):
+            for bucket in range(buckets):
+                inputs = {
+                    name: by_bucket.get((k, name, bucket), [])
+                    for name in step.tables
+                    if name in tables
+                }
+                if phase:
+                    inputs[JOINED] = by_bucket.get((k, JOINED, bucket), [])
+                task = delayed(_join_bucket, pure=True)(
+                    bucket,
+                    joined_if_none=empty_outputs[k - 1][phase - 1] if phase else None,
+                    fmt=plan.fmt,
+                    options=plan.options,
+                    phase=phase,
+                    inputs=inputs,
+                    scratch=scratch,
+                    buckets=buckets,
+                    folder=k,
+                    records=records,
+                    rejects=rejects,
+                )
+                tasks.append((k, task))
+        done = list(dask.compute(*[task for _, task in tasks]))
+        log.info("%s: join %d of %d done", plan.fmt, phase + 1, len(module.PHASES))
+        by_bucket = {key: names for key, names in by_bucket.items() if key[1] != JOINED}
+        for (k, _), (names, _, _) in zip(tasks, done, strict=True):
+            if phase + 1 < len(module.PHASES):
+                for bucket, name in names:
+                    by_bucket.setdefault((k, JOINED, bucket), []).append(name)
+    return done
 
 
 # -- both --------------------------------------------------------------------------------
@@ -441,6 +590,7 @@ def _stage_files(
     plan: SourcePlan,
     *,
     storage_options: Mapping[str, Any],
+    scratch: StorageTarget,
     records: StorageTarget,
     rejects: StorageTarget | None,
     piece_bytes: int,
@@ -475,21 +625,18 @@ def read_source_records(
     piece_bytes: int = PIECE_BYTES,
 ) -> dd.DataFrame:
     """Stage *read + validate* for a source format, on the active cluster: the inputs are
-    read (and written to ``scratch``) now, then checked like any record table, lazily,
-    one partition per piece."""
-    if plan.fmt in TABLE_FORMATS:
-        frames = _table_frames(
-            plan, storage_options=storage_options, scratch=scratch, piece_bytes=piece_bytes
-        )
-        return frames.map_partitions(_check_frame, settings=settings, meta=checked_meta())
-    staged = _stage_files(
+    read (and their records written to ``scratch``) now, then checked like any record
+    table, lazily, one partition per part."""
+    stage = _stage_tables if plan.fmt in TABLE_FORMATS else _stage_files
+    staged = stage(
         plan,
         storage_options=storage_options,
+        scratch=scratch,
         records=scratch,
         rejects=None,
         piece_bytes=piece_bytes,
     )
-    log.info("%s: %d files read", plan.fmt, len(plan.files))
+    log.info("%s: %d inputs read", plan.fmt, len(plan.files) + len(plan.folders))
     return checked_from_map(
         _read_part_and_check,
         [name for names, _, _ in staged for name in names],
@@ -497,22 +644,6 @@ def read_source_records(
         scratch=scratch,
         settings=settings,
     )
-
-
-def _check_frame(frame: pd.DataFrame, *, settings: ReadSettings) -> pd.DataFrame:
-    export = frame["export"].to_numpy(np.int64)
-    return settings.check(frame.drop(columns="export")).assign(export=export)
-
-
-def _write_frame_part(
-    frame: pd.DataFrame, index: int, *, records: StorageTarget, rejects: StorageTarget
-) -> tuple[int, int]:
-    placed, lost = _placed_and_unplaced(frame.drop(columns="export"))
-    name = f"part-{index:05d}.parquet"
-    records.write_table(name, placed)
-    if len(lost):
-        rejects.write_table(name, lost)
-    return len(placed), len(lost)
 
 
 def convert_source(
@@ -531,40 +662,26 @@ def convert_source(
     tuple of int
         Input files, rows written, rows rejected.
     """
-    import dask
-
     rejects = StorageTarget(output.url.rstrip("/") + "-rejects", storage_options)
     try:
         output.makedirs()
         rejects.makedirs()
     except storage_errors() as exc:
         raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
+    scratch = new_scratch(output)
+    stage = _stage_tables if plan.fmt in TABLE_FORMATS else _stage_files
     try:
-        if plan.fmt not in TABLE_FORMATS:
-            staged = _stage_files(
-                plan,
-                storage_options=storage_options,
-                records=output,
-                rejects=rejects,
-                piece_bytes=piece_bytes,
-            )
-            return len(plan.files), sum(s[1] for s in staged), sum(s[2] for s in staged)
-        scratch = new_scratch(output)
-        try:
-            frames = _table_frames(
-                plan, storage_options=storage_options, scratch=scratch, piece_bytes=piece_bytes
-            )
-            from dask.delayed import delayed
-
-            counts = dask.compute(
-                *[
-                    delayed(_write_frame_part, pure=True)(part, i, records=output, rejects=rejects)
-                    for i, part in enumerate(frames.to_delayed())
-                ]
-            )
-        finally:
-            remove_scratch(scratch)
-        files = sum(len(urls) for tables in plan.folders for urls in tables.values())
-        return files, sum(c[0] for c in counts), sum(c[1] for c in counts)
+        staged = stage(
+            plan,
+            storage_options=storage_options,
+            scratch=scratch,
+            records=output,
+            rejects=rejects,
+            piece_bytes=piece_bytes,
+        )
     except storage_errors() as exc:
         raise OutputError(f"cannot write output {output.url}: {describe(exc)}") from None
+    finally:
+        remove_scratch(scratch)
+    files = len(plan.files) + sum(len(urls) for tables in plan.folders for urls in tables.values())
+    return files, sum(s[1] for s in staged), sum(s[2] for s in staged)

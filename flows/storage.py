@@ -149,8 +149,15 @@ def table_bytes(frame: pd.DataFrame, name: str, *, row_group_size: int | None = 
         return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
     if not name.lower().endswith(".parquet"):
         raise ValueError(f"{name}: a table is written as .parquet or .csv")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # A column without a value is text: the parts of one dataset then share a schema
+    # (pyarrow cannot read a folder whose parts disagree, null here and string there).
+    for i, column in enumerate(table.schema):
+        if pa.types.is_null(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
     buffer = io.BytesIO()
-    frame.to_parquet(
-        buffer, index=False, engine="pyarrow", compression="zstd", row_group_size=row_group_size
-    )
+    pq.write_table(table, buffer, compression="zstd", row_group_size=row_group_size)
     return buffer.getvalue()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,9 @@ def values(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.where(frame.notna(), None)
 
 
+DEALS_EXAMPLE = yaml.safe_load(
+    (DATA.parents[1] / "deploy" / "deals-mapping-example.yaml").read_text("utf-8")
+)
 FIXTURES = [
     ("wos", DATA / "wos" / "savedrecs_2024.txt", {}),
     ("wos", DATA / "wos" / "savedrecs_2013_crlf.txt", {}),
@@ -100,6 +104,7 @@ FIXTURES = [
     ("scopus", DATA / "scopus" / "excel_resaved.csv", {}),
     ("openalex", DATA / "openalex" / "works_snapshot.jsonl", {}),
     ("openalex", DATA / "openalex" / "works_page.json", {}),
+    ("deals", DATA / "deals" / "funding_rounds.csv", {"mapping": DEALS_EXAMPLE}),
 ]
 
 
@@ -131,3 +136,24 @@ def test_rows_count_through_the_pieces_of_a_file():
     whole = scopus.parse(path.read_bytes(), file=path.name)
     assert rows.tolist() == whole["row"].tolist() and rows.max() > 1
     assert openalex.piece_kind(b'{\n  "meta": {}', file="page.txt") is None
+
+
+def test_rows_of_a_deal_in_different_pieces_share_it_as_in_the_whole_file(tmp_path):
+    # d1's rows are the first and the last of the file; d2's middle row names two cities.
+    rows = ["d1,2020,Boston", "d2,2021,Lyon; Nice"] + [f"x{i},2022,Paris" for i in range(40)]
+    path = tmp_path / "deals.csv"
+    path.write_text("deal,year,city\n" + "\n".join([*rows, "d1,2020,Berlin"]) + "\n")
+    mapping = {"id": "deal", "year": "year", "city": "city", "multi_valued": {"city": ";"}}
+    options = {"mapping": mapping}
+    frames = list(iter_source_frames(str(path), "deals", options, {}, piece_bytes=100))
+    assert len(frames) > 3
+    out = pd.concat(frames, ignore_index=True)
+    weight = out.set_index(["doc_id", "city"])["weight"]
+    assert weight[("d1", "Boston")] == weight[("d1", "Berlin")] == 0.5
+    assert weight[("d2", "Lyon")] == weight[("d2", "Nice")] == 0.5
+    assert (out.loc[out["doc_id"].str.startswith("x"), "weight"] == 1.0).all()
+    assert out["row"].tolist() == [0, 1, 1, *range(2, 43)]
+    whole = pd.concat(
+        list(iter_source_frames(str(path), "deals", options, {}, piece_bytes=1 << 30))
+    )
+    pd.testing.assert_frame_equal(values(out), values(whole))

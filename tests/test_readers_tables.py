@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.readers import patentsview, patstat
-from core.readers.tables import Table, tables_of
+from core.readers.tables import JOINED, Table, bucket_of, join_phases, tables_of
 from tests.support import invoke
 
 PV = {
@@ -99,6 +99,63 @@ def pandas_tables(module, tables: dict[str, str], sep: str, options=None) -> dic
         raw = raw.assign(row=np.arange(len(raw)), file=name)
         out[table.name] = module.prepare(table.name, raw, options=options or {})
     return out
+
+
+def bucketed_join(module, tables: dict, *, buckets: int, options=None) -> pd.DataFrame:
+    """The phases as the flow runs them: each table split by the bucket of its phase's key,
+    one join per bucket, each output split again by the next phase's key."""
+    options = options or {}
+    joined = None
+    for step in module.PHASES:
+        outputs = []
+        for bucket in range(buckets):
+            inputs = {
+                name: frame[bucket_of(frame[step.key], buckets=buckets) == bucket]
+                for name, frame in tables.items()
+                if name in step.tables
+            }
+            if joined is not None:
+                inputs[JOINED] = joined[bucket_of(joined[step.key], buckets=buckets) == bucket]
+            outputs.append(step.join(inputs, options=options))
+        joined = pd.concat(outputs, ignore_index=True)
+    return joined
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["file", "row"]).reset_index(drop=True).astype(object)
+
+
+@pytest.mark.parametrize("buckets", [2, 3, 7])
+@pytest.mark.parametrize(
+    ("module", "tables", "sep"), [(patentsview, PV, "\t"), (patstat, PS, ",")], ids=["pv", "ps"]
+)
+def test_joins_bucket_by_bucket_equal_the_join_of_whole_tables(module, tables, sep, buckets):
+    prepared = pandas_tables(
+        module, tables, sep, {"applications": "all"} if module is patstat else None
+    )
+    options = {"applications": "all"} if module is patstat else {}
+    whole = module.records(join_phases(module.PHASES, prepared, options=options), options=options)
+    split = module.records(
+        bucketed_join(module, prepared, buckets=buckets, options=options), options=options
+    )
+    assert len(whole) == len(split) > 0
+    pd.testing.assert_frame_equal(comparable(split), comparable(whole))
+    # Every bucket was used by some key, so the split was real.
+    keys = pd.concat(
+        [f[s.key] for s in module.PHASES for n, f in prepared.items() if n in s.tables]
+    )
+    assert len(set(bucket_of(keys, buckets=buckets))) > 1
+
+
+def test_a_key_has_one_bucket_whatever_its_dtype_and_missing_keys_share_one():
+    keys = ["10000001", "loc-sj", "", None, "Müller"]
+    as_object = bucket_of(pd.Series(keys, dtype=object), buckets=11)
+    as_string = bucket_of(pd.Series(keys, dtype="string"), buckets=11)
+    as_arrow = bucket_of(pd.Series(keys, dtype="string[pyarrow]"), buckets=11)
+    assert as_object.tolist() == as_string.tolist() == as_arrow.tolist()
+    assert ((as_object >= 0) & (as_object < 11)).all()
+    assert as_object[2] == as_object[3]
+    assert len(set(bucket_of(pd.Series([str(i) for i in range(1000)]), buckets=11))) == 11
 
 
 def texts(values: pd.Series) -> list:
@@ -189,6 +246,41 @@ def test_convert_streams_the_zipped_tables_and_joins_them(tmp_path):
     assert not any(p.name.startswith(".icrank") for p in out.iterdir())
 
 
+def test_convert_joins_bucket_by_bucket_like_whole_tables(tmp_path):
+    import dask
+
+    from flows.readers import convert_source, join_buckets, plan_source
+    from flows.storage import StorageTarget
+    from tests.support import table_records
+
+    folder = write_tables(tmp_path / "ps", PS, ".csv")
+    plan = plan_source([str(folder)], "patstat", {"applications": "all"}, {})
+    # Pieces of 64 bytes: several pieces per table and several buckets per join.
+    assert join_buckets(plan, {}, 64) > 3
+    with dask.config.set(scheduler="sync"):
+        files, kept, lost = convert_source(
+            plan,
+            output=StorageTarget(str(tmp_path / "out"), {}),
+            storage_options={},
+            piece_bytes=64,
+        )
+    whole = table_records(patstat, folder, {"applications": "all"})
+    assert (files, kept + lost) == (4, len(whole))
+    got = pd.concat([pd.read_parquet(tmp_path / "out"), pd.read_parquet(tmp_path / "out-rejects")])
+    columns = ["doc_id", "person_id", "weight", "organization", "field", "address", "year"]
+
+    def rows(frame):
+        return sorted(
+            map(
+                str,
+                frame[columns].astype(object).where(frame[columns].notna()).itertuples(index=False),
+            )
+        )
+
+    assert rows(got) == rows(whole)
+    assert not any(p.name.startswith(".icrank") for p in (tmp_path / "out").iterdir())
+
+
 def test_table_format_mistakes_are_one_line(tmp_path):
     folder = write_tables(tmp_path / "ps", PS, ".csv")
     (folder / "tls207_part01.csv.zip").unlink()
@@ -228,3 +320,17 @@ def test_table_format_mistakes_are_one_line(tmp_path):
         "year",
     )
     one_line_failure(result, 2, "--option takes KEY=VALUE")
+
+    folder = write_tables(
+        tmp_path / "pv", {k: v for k, v in PV.items() if k != "g_application"}, ".tsv"
+    )
+    result = invoke(
+        "convert",
+        "--format",
+        "patentsview",
+        "--input",
+        str(folder),
+        "--output",
+        str(tmp_path / "o4"),
+    )
+    one_line_failure(result, 2, "year: filing needs the g_application table")

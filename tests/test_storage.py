@@ -187,6 +187,17 @@ def test_table_bytes_are_deterministic_and_refuse_unknown_suffixes():
         table_bytes(frame, "x.xlsx")
 
 
+def test_parts_with_and_without_text_in_a_column_read_as_one_dataset(tmp_path):
+    import pandas as pd
+
+    from flows.storage import table_bytes
+
+    (tmp_path / "a.parquet").write_bytes(table_bytes(pd.DataFrame({"c": [None]}), "a.parquet"))
+    (tmp_path / "b.parquet").write_bytes(table_bytes(pd.DataFrame({"c": ["x"]}), "b.parquet"))
+    values = pd.read_parquet(tmp_path)["c"]
+    assert values.isna().sum() == 1 and values.dropna().tolist() == ["x"]
+
+
 def test_s3_targets_get_bounded_timeouts_unless_set():
     target = StorageTarget("s3://bucket/x", {"config_kwargs": {"read_timeout": 5}})
     options = target.fs.storage_options["config_kwargs"]

@@ -29,6 +29,10 @@ key            value
 Every deal counts 1, split equally over its table rows (a table may hold one row per
 deal and investor) and each row's part equally over its values of a multi-valued column.
 Rows without any place keep their deal and weight and carry ``no_address``.
+
+The rows of one deal may lie anywhere in a table, so a table read in pieces is read twice:
+:func:`deal_keys` of every piece, summed by :func:`rows_per_deal`, give :func:`parse` each
+deal's table rows in the whole file.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.hashing import hash_text
 from core.readers.common import reader_frame
 from core.records import NO_YEAR, YEAR_RANGE
 
@@ -633,38 +638,61 @@ def _split_rows(
 # ---------------------------------------------------------------------------- parse
 
 
-def _weights(doc_id: pd.Series, record: np.ndarray) -> np.ndarray:
-    """Each output row's part of its deal: a deal counts 1, split equally over its table
-    rows, each table row's part equally over its output rows (values).
+def _table_and_ids(
+    data: bytes, mapping: DealMapping, file: str
+) -> tuple[pd.DataFrame, str, pd.Series]:
+    # The mapped columns, the CSV delimiter ("" for Parquet) and each row's deal id
+    # ("" where none).
+    delimiter = ""
+    if data[:4] == b"PAR1":
+        table = _read_parquet(data, mapping)
+    else:
+        table, delimiter = _read_csv(data, mapping, file)
+    ids = [_text_series(table[c]) for c in mapping.id]
+    doc_id = ids[0]
+    if len(ids) > 1:
+        for part in ids[1:]:
+            doc_id = doc_id + "|" + part
+        blank = np.logical_and.reduce([p.eq("").to_numpy() for p in ids])
+        doc_id = doc_id.where(~blank, "")
+    return table, delimiter, doc_id
 
-    :func:`core.readers.common.author_weights` with the deal as document and the table
-    row as author, from integer codes: a table row belongs to one deal, so both counts are
-    bincounts, without the groupby over Python objects that took most of the time of a
-    multi-valued table. A row without a deal id is a deal of its own (rejected later as
-    "empty doc_id").
 
-    Parameters
-    ----------
-    doc_id : pandas.Series
-        The deal id of each table row (text, ``""`` where none).
-    record : numpy.ndarray of int64
-        The table row of each output row; every table row has at least one.
+def _keys(doc_id: pd.Series) -> pd.DataFrame:
+    a, b = hash_text(doc_id, np.zeros(len(doc_id), np.uint64))
+    return pd.DataFrame({"a": a, "b": b})
 
-    Returns
-    -------
-    numpy.ndarray of float64
-    """
-    n = len(doc_id)
-    codes, uniques = pd.factorize(doc_id)
+
+def deal_keys(data: bytes, *, file: str, options: Mapping[str, Any]) -> pd.DataFrame:
+    """The first pass over a piece of a table: the 128-bit key (``a``, ``b``) of the deal
+    of each of its table rows that has a deal id."""
+    mapping = parse_mapping(options.get("mapping"))
+    _, _, doc_id = _table_and_ids(data, mapping, file)
+    return _keys(doc_id[doc_id.ne("")])
+
+
+def rows_per_deal(keys: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Table rows per deal (``a``, ``b``, ``rows``) over the :func:`deal_keys` of every
+    piece of a file: :func:`parse`'s ``rows_per_deal`` option."""
+    every = pd.concat(keys, ignore_index=True) if keys else _keys(pd.Series([], dtype=str))
+    return every.groupby(["a", "b"], sort=False).size().rename("rows").reset_index()
+
+
+def _weights(doc_id: pd.Series, record: np.ndarray, totals: pd.DataFrame | None) -> np.ndarray:
+    # A deal counts 1 over its table rows, each row's part equally over its output rows
+    # (values). A row without a deal id is a deal of its own (rejected as "empty doc_id").
     blank = doc_id.eq("").to_numpy()
-    if blank.any():
-        codes = np.where(blank, len(uniques) + np.arange(n), codes)
-    rows_per_deal = np.bincount(codes)[codes]
-    values_per_row = np.bincount(record, minlength=n)
-    # The product and division of author_weights: the same float64 to the last bit.
-    return 1.0 / (
-        rows_per_deal[record].astype(np.float64) * values_per_row[record].astype(np.float64)
-    )
+    if totals is None:
+        # From integer codes: bincounts, not a groupby over Python objects.
+        codes, uniques = pd.factorize(doc_id)
+        if blank.any():
+            codes = np.where(blank, len(uniques) + np.arange(len(doc_id)), codes)
+        table_rows = np.bincount(codes)[codes]
+    else:
+        found = _keys(doc_id).merge(totals, on=["a", "b"], how="left")["rows"]
+        table_rows = np.where(blank, 1, found.fillna(1).to_numpy(np.int64))
+    values_per_row = np.bincount(record, minlength=len(doc_id))
+    return 1.0 / (table_rows[record].astype(np.float64) * values_per_row[record].astype(np.float64))
 
 
 def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -677,7 +705,9 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
     file : str
         Its name (a ``.tsv`` name means tab-separated unless the mapping says otherwise).
     options : mapping
-        ``{"mapping": {...}}``, see the module docstring.
+        ``{"mapping": {...}}``, see the module docstring; and ``rows_per_deal`` when
+        ``data`` is a piece of a table (:func:`rows_per_deal` of the whole table),
+        otherwise each deal's rows are counted in ``data``.
 
     Returns
     -------
@@ -693,21 +723,9 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         message names the column or the first bad line.
     """
     mapping = parse_mapping((options or {}).get("mapping"))
-    delimiter = ""
-    if data[:4] == b"PAR1":
-        table = _read_parquet(data, mapping)
-    else:
-        table, delimiter = _read_csv(data, mapping, file)
+    table, delimiter, doc_id = _table_and_ids(data, mapping, file)
     n = len(table)
     cols = mapping.columns
-
-    ids = [_text_series(table[c]) for c in mapping.id]
-    doc_id = ids[0]
-    if len(ids) > 1:
-        for part in ids[1:]:
-            doc_id = doc_id + "|" + part
-        blank = np.logical_and.reduce([p.eq("").to_numpy() for p in ids])
-        doc_id = doc_id.where(~blank, "")
 
     date_key = "date" if "date" in cols else "year"
     year, bad_year = _years(table[cols[date_key]], dates=date_key == "date")
@@ -747,7 +765,7 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
         if k in places:
             has_place |= places[k].ne("").to_numpy()
 
-    weight = _weights(doc_id, record)
+    weight = _weights(doc_id, record, (options or {}).get("rows_per_deal"))
     doc_id = doc_id.take(record).reset_index(drop=True) if split else doc_id
     columns: dict[str, Any] = {
         "source": pd.Series(SOURCE, index=range(m), dtype="str"),
@@ -767,10 +785,21 @@ def parse(data: bytes, *, file: str, options: Mapping[str, Any] | None = None) -
             columns[key] = per_row(_text_series(table[cols[key]]))
     if "amount" in cols:
         columns["amount"] = _numbers(table[cols["amount"]], amounts=True)[record]
-    return reader_frame(columns, m)
+    out = reader_frame(columns, m)
+    out.attrs["records"] = n
+    return out
 
 
-def piece_kind(head: bytes, *, file: str) -> None:
-    """Deal tables are read whole: the rows of one deal (one per investor, in some exports)
-    may lie anywhere in the file, and its weight is split over all of them."""
-    return None
+def piece_kind(head: bytes, *, file: str) -> str | None:
+    """How a deal table is cut into pieces (:mod:`core.readers.pieces`): quoted CSV; a
+    Parquet file is read whole."""
+    return None if head[:4] == b"PAR1" else "csv"
+
+
+def _first_pass_options(keys: Sequence[pd.DataFrame]) -> dict[str, Any]:
+    return {"rows_per_deal": rows_per_deal(keys)}
+
+
+#: For a table read in pieces: what the first pass takes from each piece, and the options
+#: it then gives :func:`parse` for every piece.
+FIRST_PASS = (deal_keys, _first_pass_options)

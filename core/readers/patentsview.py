@@ -22,11 +22,13 @@ import pandas as pd
 
 from core.readers.common import reader_frame
 from core.readers.tables import (
+    JOINED,
+    Phase,
     Table,
     integers,
+    join_phases,
     numbers,
     optional_text,
-    spread,
     text,
     years_of_dates,
 )
@@ -176,9 +178,14 @@ def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> p
     raise ValueError(f"not a patentsview table: {table!r}")
 
 
-def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
-    """Inventors of kept patents with their patent's year, inventor count, first assignee
-    and CPC group, and their location: prepared tables in, one frame out (pandas or Dask)."""
+def _locate_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
+    locations = tables["g_location_disambiguated"]
+    # A missing location_id must not meet a location row without one.
+    locations = locations[locations["location_id"].notna()]
+    return tables["g_inventor_disambiguated"].merge(locations, on="location_id", how="left")
+
+
+def _count_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
     opts = check_options(options)
     if opts["year"] == "filing" and "g_application" not in tables:
         raise ValueError("year: filing needs the g_application table (or year: grant)")
@@ -188,16 +195,34 @@ def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
         patents = patents.assign(year=patents["filing_year"])
     else:
         patents = patents.assign(year=patents["grant_year"])
-    inventors = tables["g_inventor_disambiguated"].merge(
-        patents[["patent_id", "year"]], on="patent_id", how="inner"
-    )
-    counts = inventors.groupby("patent_id").size(**spread(inventors))
-    counts = counts.rename("inventors").reset_index()
-    joined = inventors.merge(counts, on="patent_id", how="left")
+    joined = tables[JOINED].merge(patents[["patent_id", "year"]], on="patent_id", how="inner")
+    joined["inventors"] = joined.groupby("patent_id")["patent_id"].transform("size")
     for name in ("g_assignee_disambiguated", "g_cpc_current"):
         if name in tables:
             joined = joined.merge(tables[name], on="patent_id", how="left")
-    return joined.merge(tables["g_location_disambiguated"], on="location_id", how="left")
+    return joined
+
+
+#: Inventors meet their locations, then their patents (year, inventor count, first
+#: assignee and CPC group).
+PHASES = (
+    Phase(
+        "location_id",
+        ("g_inventor_disambiguated", "g_location_disambiguated"),
+        _locate_inventors,
+    ),
+    Phase(
+        "patent_id",
+        ("g_patent", "g_application", "g_assignee_disambiguated", "g_cpc_current"),
+        _count_inventors,
+    ),
+)
+
+
+def join(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Inventors of kept patents with their patent's year, inventor count, first assignee
+    and CPC group, and their location, from whole prepared tables."""
+    return join_phases(PHASES, tables, options=options)
 
 
 def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:

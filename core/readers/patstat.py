@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from core.readers.common import reader_frame
-from core.readers.tables import Table, integers, optional_text, spread, text
+from core.readers.tables import JOINED, Phase, Table, integers, join_phases, optional_text, text
 
 FORMAT = "patstat"
 SOURCE = "patent"
@@ -153,34 +153,49 @@ def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> p
     raise ValueError(f"not a patstat table: {table!r}")
 
 
-def join(tables: Mapping[str, Any], *, options: Mapping[str, Any]) -> Any:
-    """Inventors of kept applications with the application's year, inventor count, first
-    applicant and first IPC symbol, and the inventor's address: prepared tables in, one
-    frame out (pandas or Dask)."""
-    check_options(options)
-    links = tables["tls207_pers_appln"]
+def _name_persons(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
     persons = tables["tls206_person"]
+    return tables["tls207_pers_appln"].merge(
+        persons[persons["person_id"].notna()], on="person_id", how="left"
+    )
+
+
+def _count_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
+    # In file order, so that which of two first applicants or IPC symbols is kept does not
+    # depend on how the rows reached this bucket.
+    links = tables[JOINED].sort_values(["file", "row"], kind="stable")
     inventors = links[links["invt_seq_nr"] > 0].merge(
         tables["tls201_appln"], on="appln_id", how="inner"
     )
-    counts = inventors.groupby("appln_id").size(**spread(inventors))
-    counts = counts.rename("inventors").reset_index()
+    inventors["inventors"] = inventors.groupby("appln_id")["appln_id"].transform("size")
     # One first applicant and one first IPC symbol per application (PATSTAT has one; where
-    # a record has two, either may be kept).
-    first = links[links["applt_seq_nr"] == 1][["appln_id", "person_id"]]
+    # a record has two, the first in file order is kept).
     applicants = (
-        first.drop_duplicates(subset="appln_id", **spread(first))
-        .merge(persons[["person_id", "person_name"]], on="person_id", how="inner")
-        .rename(columns={"person_name": "organization"})[["appln_id", "organization"]]
+        links[links["applt_seq_nr"] == 1][["appln_id", "person_name"]]
+        .drop_duplicates(subset="appln_id")
+        .rename(columns={"person_name": "organization"})
     )
-    joined = inventors.merge(counts, on="appln_id", how="left").merge(
-        applicants, on="appln_id", how="left"
-    )
+    joined = inventors.drop(columns="person_name").merge(applicants, on="appln_id", how="left")
     if "tls209_appln_ipc" in tables:
-        ipc = tables["tls209_appln_ipc"]
-        fields = ipc.drop_duplicates(subset="appln_id", **spread(ipc))
+        fields = tables["tls209_appln_ipc"].drop_duplicates(subset="appln_id")
         joined = joined.merge(fields, on="appln_id", how="left")
-    return joined.merge(persons[["person_id", "address", "country"]], on="person_id", how="left")
+    return joined
+
+
+#: Person links meet their persons (name, address, country), then their applications
+#: (kind and year, inventor count, first applicant, first IPC symbol).
+PHASES = (
+    Phase("person_id", ("tls207_pers_appln", "tls206_person"), _name_persons),
+    Phase("appln_id", ("tls201_appln", "tls209_appln_ipc"), _count_inventors),
+)
+
+
+def join(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]) -> pd.DataFrame:
+    """Inventors of kept applications with the application's year, inventor count, first
+    applicant and first IPC symbol, and the inventor's address, from whole prepared
+    tables."""
+    check_options(options)
+    return join_phases(PHASES, tables, options=options)
 
 
 def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:

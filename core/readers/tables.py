@@ -3,15 +3,20 @@ needs, found in a folder by their published file names.
 
 A table reader declares its :data:`TABLES`, turns each chunk of a table into the columns
 it keeps (``prepare``, pure and per chunk, so that a table of any size is read piece by
-piece), joins the prepared tables (``join``, written against the API pandas and Dask
-DataFrames share, so the same code runs on one machine and on a cluster), and makes the
-reader frame of each joined partition (``records``).
+piece), joins the prepared tables in :data:`PHASES`, and makes the reader frame of the
+joined rows (``records``).
+
+Each phase joins tables that meet on one key. Rows are sent to buckets by a hash of that
+key (:func:`bucket_of`), so a phase runs as one small pandas join per bucket, whatever the
+tables' size: a row's partners are in the same bucket of every table of the phase. A
+phase's output, bucketed again by the next phase's key, is that phase's :data:`JOINED`
+table. :func:`join_phases` runs the phases on whole tables, which is the same join.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,13 +75,50 @@ def tables_of(file_names: Sequence[str], tables: Sequence[Table]) -> dict[str, l
     return found
 
 
-def spread(frame: Any) -> dict[str, Any]:
-    """Keyword arguments of a groupby aggregation of ``frame`` that keep a Dask result in
-    as many partitions as its input (one partition would hold every key: unbounded);
-    none for pandas."""
-    from dask import is_dask_collection
+#: The name of the previous phase's output among a phase's tables.
+JOINED = "joined"
 
-    return {"split_out": True} if is_dask_collection(frame) else {}
+
+@dataclass(frozen=True)
+class Phase:
+    """One step of a table format's join.
+
+    Attributes
+    ----------
+    key : str
+        The column its tables (and the previous phase's output) meet on.
+    tables : tuple of str
+        The published tables it joins; optional ones may be absent.
+    join : callable
+        ``join(tables, *, options) -> DataFrame``, on pandas frames holding one bucket of
+        keys (or every key), the previous phase's output as ``tables[JOINED]``.
+    """
+
+    key: str
+    tables: tuple[str, ...]
+    join: Callable[..., pd.DataFrame]
+
+
+def bucket_of(keys: pd.Series, *, buckets: int) -> np.ndarray:
+    """The bucket (``0 … buckets-1``) of each key: the same in every process, and for a
+    key read as text or as a string dtype; missing keys share a bucket."""
+    values = keys.astype(object).where(keys.notna(), "").astype(str).to_numpy(dtype=object)
+    hashed = pd.util.hash_array(values, categorize=False)
+    return (hashed % np.uint64(buckets)).astype(np.int64)
+
+
+def join_phases(
+    phases: Sequence[Phase], tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]
+) -> pd.DataFrame:
+    """Every phase in turn on whole prepared tables (``tables`` by published name)."""
+    joined: pd.DataFrame | None = None
+    for phase in phases:
+        inputs = {name: tables[name] for name in phase.tables if name in tables}
+        if joined is not None:
+            inputs[JOINED] = joined
+        joined = phase.join(inputs, options=options)
+    assert joined is not None
+    return joined
 
 
 def text(values: pd.Series) -> pd.Series:
