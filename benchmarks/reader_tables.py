@@ -4,7 +4,7 @@ Tables are generated as in ``benchmarks/reader_memory.py`` and held unzipped in 
 floor parses every table's bytes with pyarrow's CSV reader into memory (the columns the
 reader uses, as text), nothing more; the reader parses the same bytes the same way, then
 prepares each table, joins them and makes the record rows (``core.readers.<format>``: the
-functions the flow runs per piece and per partition), on pandas. Rows are the record rows
+functions the flow runs per piece and per bucket), on Arrow tables. Rows are the record rows
 made (one per inventor). Best of three each; goal: a ratio of at least 0.5.
 
     python benchmarks/reader_tables.py [--mb 40]
@@ -57,8 +57,13 @@ def parse_all(module, tables: dict[str, bytes]) -> list[pa.Table]:
 def read(module, tables: dict[str, bytes]):
     prepared = {}
     for name, data in tables.items():
-        chunk = parse(module, name, data).to_pandas()
-        chunk = chunk.assign(row=np.arange(len(chunk)), file=name)
+        chunk = parse(module, name, data)
+        rows = pa.array(np.arange(len(chunk)))
+        chunk = (
+            chunk.append_column("row", rows)
+            .append_column("file", pa.repeat(name, len(chunk)))
+            .append_column("order", rows)
+        )
         prepared[name] = module.prepare(name, chunk, options={})
     return module.records(module.join(prepared, options={}), options={})
 

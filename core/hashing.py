@@ -12,6 +12,7 @@ import numba
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 _FNV_PRIME = np.uint64(0x100000001B3)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -66,7 +67,14 @@ def hash_text(values: pd.Series, salt: np.ndarray) -> tuple[np.ndarray, np.ndarr
     (numpy.ndarray, numpy.ndarray)
         ``uint64`` arrays.
     """
-    array = pa.array(values.astype("str").fillna(""), type=pa.large_string())
+    return hash_strings(pa.array(values.astype("str").fillna(""), type=pa.large_string()), salt)
+
+
+def hash_strings(
+    array: pa.Array | pa.ChunkedArray, salt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hash_text` of an Arrow array of strings (missing values hash like ``""``)."""
+    array = pc.fill_null(array.cast(pa.large_string()), "")
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     _, offsets_buf, data_buf = array.buffers()

@@ -34,12 +34,13 @@ from typing import Any
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from core.readers.pieces import Piece, iter_pieces
-from core.readers.tables import JOINED, TABLE_SUFFIXES, bucket_of, tables_of
+from core.readers.tables import JOINED, TABLE_SUFFIXES, bucket_of, order_of, tables_of
 from flows.errors import ConfigError, InputError, OutputError
 from flows.inputs import ReadSettings, checked_from_map, expand_inputs
-from flows.storage import StorageTarget, describe, storage_errors
+from flows.storage import StorageTarget, describe, parquet_bytes, storage_errors
 from flows.testhooks import pause
 
 log = logging.getLogger("icrank")
@@ -303,19 +304,19 @@ def join_buckets(plan: SourcePlan, storage_options: Mapping[str, Any], piece_byt
 
 
 def _write_buckets(
-    frame: pd.DataFrame, *, key: str, buckets: int, scratch: StorageTarget, stem: str
+    table: pa.Table, *, key: str, buckets: int, scratch: StorageTarget, stem: str
 ) -> list[tuple[int, str]]:
-    where = bucket_of(frame[key], buckets=buckets)
+    where = bucket_of(table[key], buckets=buckets)
     out = []
     for bucket in np.unique(where):
         name = f"{stem}-b{bucket:05d}.parquet"
-        scratch.write_table(name, frame[where == bucket])
+        scratch.write_bytes(name, parquet_bytes(table.filter(where == bucket)))
         out.append((int(bucket), name))
     return out
 
 
 def _stage_table_file(
-    item: tuple[int, str, str],
+    item: tuple[int, str, int, str],
     *,
     fmt: str,
     options: Mapping[str, Any],
@@ -325,10 +326,9 @@ def _stage_table_file(
     piece_bytes: int,
 ) -> list[tuple[int, str]]:
     # Each piece prepared and sent to the buckets of its table's phase key.
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    folder, table_name, url = item
+    folder, table_name, file_index, url = item
     pause("READ")
     module = reader_module(fmt)
     table = next(t for t in module.TABLES if t.name == table_name)
@@ -352,10 +352,8 @@ def _stage_table_file(
             # Pieces of whole records, each parsed on its own: pyarrow's streaming reader
             # grows with the file (measured: twice the memory for ten times the rows).
             for k, piece in enumerate(iter_pieces(fh, kind="csv", piece_bytes=piece_bytes)):
-                chunk = pacsv.read_csv(io.BytesIO(piece.data), **options_csv).to_pandas()
-                chunk = chunk.assign(
-                    row=np.arange(row, row + len(chunk), dtype=np.int64), file=file
-                )
+                parsed = pacsv.read_csv(io.BytesIO(piece.data), **options_csv)
+                chunk = _with_origin(parsed, row, file, file_index)
                 row += len(chunk)
                 prepared = module.prepare(table.name, chunk, options=options)
                 names += _write_buckets(
@@ -372,24 +370,36 @@ def _stage_table_file(
     return names
 
 
+def _with_origin(chunk: pa.Table, start: int, file: str, file_index: int) -> pa.Table:
+    # Where each row came from (core.readers.tables.ORIGIN).
+    rows = np.arange(start, start + len(chunk), dtype=np.int64)
+    return (
+        chunk.append_column("row", pa.array(rows))
+        .append_column("file", pa.repeat(file, len(chunk)))
+        .append_column("order", pa.array(order_of(file_index, rows)))
+    )
+
+
 def _read_bucket(
     names: Sequence[str], *, table: str, module: ModuleType, scratch: StorageTarget, options: Any
-) -> pd.DataFrame:
+) -> pa.Table:
+    import pyarrow.parquet as pq
+
     if not names:
         columns = next(t.columns for t in module.TABLES if t.name == table)
-        empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in (*columns, "file")})
-        return module.prepare(table, empty.assign(row=np.zeros(0, np.int64)), options=options)
-    frames = []
+        empty = pa.table({c: pa.array([], pa.string()) for c in columns})
+        return module.prepare(table, _with_origin(empty, 0, "", 0), options=options)
+    parts = []
     for name in names:
         with scratch.open(name) as fh:
-            frames.append(pd.read_parquet(fh))
-    return pd.concat(frames, ignore_index=True)
+            parts.append(pq.read_table(fh))
+    return pa.concat_tables(parts)
 
 
 def _join_bucket(
     bucket: int,
     *,
-    joined_if_none: pd.DataFrame | None,
+    joined_if_none: pa.Table | None,
     fmt: str,
     options: Mapping[str, Any],
     phase: int,
@@ -416,7 +426,7 @@ def _join_bucket(
         stem = f"{folder:05d}/{JOINED}-{phase}/{bucket:05d}"
         key = module.PHASES[phase + 1].key
         return _write_buckets(joined, key=key, buckets=buckets, scratch=scratch, stem=stem), 0, 0
-    frame = module.records(joined, options=options).sort_values(["file", "row"], kind="stable")
+    frame = module.records(joined, options=options)
     name = f"part-{folder:05d}-{bucket:05d}.parquet"
     kept, unplaced = _write_records(frame, name, records=records, rejects=rejects, export=folder)
     return [name], kept, unplaced
@@ -424,11 +434,11 @@ def _join_bucket(
 
 def _empty_outputs(
     plan: SourcePlan, module: ModuleType, tables: Mapping[str, Any], scratch: StorageTarget
-) -> list[pd.DataFrame]:
+) -> list[pa.Table]:
     # The joins on no rows, on the client: what a phase gives a bucket that holds no rows
     # of the previous phase; and a folder without a table its options need is a mistake
     # named here, not in a worker's traceback.
-    outputs: list[pd.DataFrame] = []
+    outputs: list[pa.Table] = []
     try:
         for step in module.PHASES:
             inputs = {
@@ -464,10 +474,10 @@ def _stage_tables(
     empty_outputs = [_empty_outputs(plan, module, tables, scratch) for tables in plan.folders]
     buckets = join_buckets(plan, storage_options, piece_bytes)
     items = [
-        (k, table, url)
+        (k, table, i, url)
         for k, tables in enumerate(plan.folders, start=1)
         for table, urls in tables.items()
-        for url in urls
+        for i, url in enumerate(urls)
     ]
     staged = dask.compute(
         *[
@@ -485,7 +495,7 @@ def _stage_tables(
     )
     log.info("%s: %d table files staged in %d buckets", plan.fmt, len(items), buckets)
     by_bucket: dict[tuple[int, str, int], list[str]] = {}
-    for (k, table, _), names in zip(items, staged, strict=True):
+    for (k, table, _, _), names in zip(items, staged, strict=True):
         for bucket, name in names:
             by_bucket.setdefault((k, table, bucket), []).append(name)
     done: list[tuple[list[Any], int, int]] = []

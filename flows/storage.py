@@ -150,9 +150,15 @@ def table_bytes(frame: pd.DataFrame, name: str, *, row_group_size: int | None = 
     if not name.lower().endswith(".parquet"):
         raise ValueError(f"{name}: a table is written as .parquet or .csv")
     import pyarrow as pa
+
+    return parquet_bytes(pa.Table.from_pandas(frame, preserve_index=False), row_group_size)
+
+
+def parquet_bytes(table: Any, row_group_size: int | None = None) -> bytes:
+    """An Arrow table as Parquet (zstd)."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
     # A column without a value is text: the parts of one dataset then share a schema
     # (pyarrow cannot read a folder whose parts disagree, null here and string there).
     for i, column in enumerate(table.schema):

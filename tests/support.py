@@ -168,25 +168,30 @@ def ranking_table(n: int = 2) -> pd.DataFrame:
 
 
 def table_records(module, folder, options: dict | None = None):
-    """A table format's reader frame of a fixture folder, on pandas: each published table
-    read whole, prepared, joined (the flow streams and joins the same functions on Dask)."""
+    """A table format's reader frame of a fixture folder: each published table read whole
+    (by pandas), prepared and joined (the flow streams the same functions bucket by bucket)."""
     import io
     import zipfile
 
+    import pyarrow as pa
+
+    from core.readers.tables import order_of
     from flows.readers import source_tables
 
     options = options or {}
     tables = {}
     for name, urls in source_tables([str(folder)], module.FORMAT, {})[0].items():
         parts = []
-        for url in urls:
+        for index, url in enumerate(urls):
             path = Path(url.removeprefix("file://"))
             with zipfile.ZipFile(path) as archive:
                 data = archive.read(archive.namelist()[0])
             raw = pd.read_csv(
                 io.BytesIO(data), sep=module.DELIMITER, dtype=str, keep_default_na=False
             )
-            raw = raw.assign(row=np.arange(len(raw)), file=path.name)
-            parts.append(module.prepare(name, raw, options=options))
-        tables[name] = pd.concat(parts, ignore_index=True)
+            rows = np.arange(len(raw))
+            raw = raw.assign(row=rows, file=path.name, order=order_of(index, rows))
+            table = pa.Table.from_pandas(raw, preserve_index=False)
+            parts.append(module.prepare(name, table, options=options))
+        tables[name] = pa.concat_tables(parts)
     return module.records(module.join(tables, options=options), options=options)

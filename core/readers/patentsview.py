@@ -19,16 +19,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from core.readers.common import reader_frame
 from core.readers.tables import (
     JOINED,
     Phase,
     Table,
+    column_or_nulls,
+    count_per,
+    in_file_order,
     integers,
     join_phases,
+    lookup,
     numbers,
-    optional_text,
+    origin,
+    reader_table,
     text,
     years_of_dates,
 )
@@ -103,7 +109,7 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {"year": year, "patent_types": None if types is None else [t.lower() for t in types]}
 
 
-def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:
+def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Table:
     """The columns of one chunk of ``table`` the join needs, typed; rows of other patent
     types, and assignees and CPC groups other than the first, left out.
 
@@ -112,94 +118,78 @@ def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> p
     """
     opts = check_options(options)
     if table == "g_patent":
-        kind = chunk["patent_type"].astype(str).str.strip().str.lower()
-        keep = (
-            np.ones(len(chunk), bool)
-            if opts["patent_types"] is None
-            else kind.isin(opts["patent_types"]).to_numpy()
-        )
-        kept = chunk[keep]
-        return pd.DataFrame(
+        if opts["patent_types"] is not None:
+            kind = pc.utf8_lower(pc.utf8_trim_whitespace(chunk["patent_type"]))
+            chunk = chunk.filter(pc.is_in(kind, pa.array(opts["patent_types"], pa.string())))
+        return pa.table(
             {
-                "patent_id": text(kept["patent_id"]).astype(object),
-                "grant_year": years_of_dates(kept["patent_date"]),
+                "patent_id": text(chunk["patent_id"]),
+                "grant_year": years_of_dates(chunk["patent_date"]),
             }
         )
     if table == "g_application":
-        return pd.DataFrame(
+        return pa.table(
             {
-                "patent_id": text(chunk["patent_id"]).astype(object),
+                "patent_id": text(chunk["patent_id"]),
                 "filing_year": years_of_dates(chunk["filing_date"]),
             }
         )
     if table == "g_inventor_disambiguated":
-        return pd.DataFrame(
+        return pa.table(
             {
-                "patent_id": text(chunk["patent_id"]).astype(object),
+                "patent_id": text(chunk["patent_id"]),
                 "inventor_sequence": integers(chunk["inventor_sequence"]),
-                "inventor_id": text(chunk["inventor_id"]).astype(object),
-                "location_id": text(chunk["location_id"]).astype(object),
-                "row": chunk["row"].to_numpy(np.int64),
-                "file": chunk["file"].astype(object),
+                "inventor_id": text(chunk["inventor_id"]),
+                "location_id": text(chunk["location_id"]),
+                **origin(chunk),
             }
         )
     if table == "g_location_disambiguated":
-        return pd.DataFrame(
+        return pa.table(
             {
-                "location_id": text(chunk["location_id"]).astype(object),
-                "city": text(chunk["disambig_city"]).astype(object),
-                "state": text(chunk["disambig_state"]).astype(object),
-                "country": text(chunk["disambig_country"]).astype(object),
+                "location_id": text(chunk["location_id"]),
+                "city": text(chunk["disambig_city"]),
+                "state": text(chunk["disambig_state"]),
+                "country": text(chunk["disambig_country"]),
                 "lat": numbers(chunk["latitude"]),
                 "lon": numbers(chunk["longitude"]),
             }
         )
     if table == "g_assignee_disambiguated":
-        first = integers(chunk["assignee_sequence"]).eq(0).fillna(False).to_numpy(bool)
-        kept = chunk[first]
-        person = (
-            text(kept["disambig_assignee_individual_name_first"]).fillna("")
-            + " "
-            + text(kept["disambig_assignee_individual_name_last"]).fillna("")
+        kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["assignee_sequence"]), 0), False))
+        person = pc.binary_join_element_wise(
+            pc.fill_null(text(kept["disambig_assignee_individual_name_first"]), ""),
+            pc.fill_null(text(kept["disambig_assignee_individual_name_last"]), ""),
+            " ",
         )
-        name = text(kept["disambig_assignee_organization"]).fillna(text(person))
-        return pd.DataFrame(
-            {"patent_id": text(kept["patent_id"]).astype(object), "organization": name}
-        ).astype(object)
+        name = pc.coalesce(text(kept["disambig_assignee_organization"]), text(person))
+        return pa.table({"patent_id": text(kept["patent_id"]), "organization": name})
     if table == "g_cpc_current":
-        first = integers(chunk["cpc_sequence"]).eq(0).fillna(False).to_numpy(bool)
-        kept = chunk[first]
-        return pd.DataFrame(
-            {
-                "patent_id": text(kept["patent_id"]).astype(object),
-                "field": text(kept["cpc_group"]).astype(object),
-            }
-        )
+        kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["cpc_sequence"]), 0), False))
+        return pa.table({"patent_id": text(kept["patent_id"]), "field": text(kept["cpc_group"])})
     raise ValueError(f"not a patentsview table: {table!r}")
 
 
-def _locate_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
-    locations = tables["g_location_disambiguated"]
-    # A missing location_id must not meet a location row without one.
-    locations = locations[locations["location_id"].notna()]
-    return tables["g_inventor_disambiguated"].merge(locations, on="location_id", how="left")
+def _locate_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
+    return lookup(
+        tables["g_inventor_disambiguated"], tables["g_location_disambiguated"], "location_id"
+    )
 
 
-def _count_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
+def _count_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
     opts = check_options(options)
     if opts["year"] == "filing" and "g_application" not in tables:
         raise ValueError("year: filing needs the g_application table (or year: grant)")
     patents = tables["g_patent"]
     if opts["year"] == "filing":
-        patents = patents.merge(tables["g_application"], on="patent_id", how="left")
-        patents = patents.assign(year=patents["filing_year"])
-    else:
-        patents = patents.assign(year=patents["grant_year"])
-    joined = tables[JOINED].merge(patents[["patent_id", "year"]], on="patent_id", how="inner")
-    joined["inventors"] = joined.groupby("patent_id")["patent_id"].transform("size")
+        patents = lookup(patents.select(["patent_id"]), tables["g_application"], "patent_id")
+    years = patents.rename_columns(["patent_id", "year"])
+    joined = count_per(
+        lookup(tables[JOINED], years, "patent_id", inner=True), "patent_id", "inventors"
+    )
     for name in ("g_assignee_disambiguated", "g_cpc_current"):
         if name in tables:
-            joined = joined.merge(tables[name], on="patent_id", how="left")
+            joined = lookup(joined, tables[name], "patent_id")
     return joined
 
 
@@ -219,42 +209,44 @@ PHASES = (
 )
 
 
-def join(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]) -> pd.DataFrame:
+def join(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
     """Inventors of kept patents with their patent's year, inventor count, first assignee
     and CPC group, and their location, from whole prepared tables."""
     return join_phases(PHASES, tables, options=options)
 
 
-def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:
-    """The reader frame of a partition of :func:`join`'s output, then ``inventor_id``,
-    ``inventor_sequence``, ``location_id`` and ``file``."""
+def records(joined: pa.Table, *, options: Mapping[str, Any]) -> pd.DataFrame:
+    """The reader frame of :func:`join`'s rows (or a bucket's), in file order, then
+    ``inventor_id``, ``inventor_sequence``, ``location_id`` and ``file``."""
+    joined = in_file_order(joined)
     n = len(joined)
 
-    def column(name: str) -> np.ndarray:
-        return optional_text(joined, name)
+    def column(name: str) -> Any:
+        return column_or_nulls(joined, name)
 
-    lat = joined["lat"].to_numpy(np.float64, na_value=np.nan) if n else np.zeros(0)
-    lon = joined["lon"].to_numpy(np.float64, na_value=np.nan) if n else np.zeros(0)
-    placed = ~np.isnan(lat) | pd.notna(column("city")) | pd.notna(column("country"))
-    return reader_frame(
+    placed = pc.or_kleene(
+        pc.is_valid(joined["lat"]),
+        pc.or_kleene(pc.is_valid(joined["city"]), pc.is_valid(joined["country"])),
+    )
+    return reader_table(
         {
-            "source": np.full(n, SOURCE, dtype=object),
-            "doc_id": column("patent_id"),
-            "year": joined["year"].astype("Int64").to_numpy(),
-            "lat": lat,
-            "lon": lon,
-            "country": column("country"),
-            "city": column("city"),
-            "state": column("state"),
-            "weight": 1.0 / joined["inventors"].to_numpy(np.float64),
+            "source": pa.repeat(SOURCE, n),
+            "doc_id": joined["patent_id"],
+            "year": joined["year"],
+            "lat": pc.fill_null(joined["lat"], np.nan),
+            "lon": pc.fill_null(joined["lon"], np.nan),
+            "country": joined["country"],
+            "city": joined["city"],
+            "state": joined["state"],
+            "weight": pc.divide(1.0, pc.cast(joined["inventors"], pa.float64())),
             "organization": column("organization"),
             "field": column("field"),
-            "row": joined["row"].to_numpy(np.int64),
-            "no_address": np.where(placed, None, NO_LOCATION).astype(object),
-            "inventor_id": column("inventor_id"),
-            "inventor_sequence": joined["inventor_sequence"].astype("Int64").to_numpy(),
-            "location_id": column("location_id"),
-            "file": column("file"),
+            "row": joined["row"],
+            "no_address": pc.if_else(placed, pa.scalar(None, pa.string()), NO_LOCATION),
+            "inventor_id": joined["inventor_id"],
+            "inventor_sequence": joined["inventor_sequence"],
+            "location_id": joined["location_id"],
+            "file": joined["file"],
         },
         n,
     )

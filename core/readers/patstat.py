@@ -20,9 +20,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from core.readers.common import reader_frame
-from core.readers.tables import JOINED, Phase, Table, integers, join_phases, optional_text, text
+from core.readers.tables import (
+    JOINED,
+    Phase,
+    Table,
+    column_or_nulls,
+    count_per,
+    in_file_order,
+    integers,
+    join_phases,
+    lookup,
+    origin,
+    reader_table,
+    text,
+)
 
 FORMAT = "patstat"
 SOURCE = "patent"
@@ -87,15 +101,16 @@ def check_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return {"applications": applications, "year": year}
 
 
-def _ids(values: pd.Series) -> pd.Series:
-    return text(values).astype(object)
+def _ids(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    # PATSTAT's ids are integers: joined as such, several times faster than as text.
+    return integers(values)
 
 
-def _sequence(values: pd.Series) -> np.ndarray:
-    return integers(values).fillna(0).to_numpy(np.int64)
+def _sequence(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.fill_null(integers(values), 0)
 
 
-def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:
+def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Table:
     """The columns of one chunk of ``table`` the join needs, typed; applications not
     counted, and person links that are neither an inventor nor the first applicant, left
     out. ``chunk`` holds the table's columns as text, plus ``row`` and ``file``."""
@@ -103,82 +118,69 @@ def prepare(table: str, chunk: pd.DataFrame, *, options: Mapping[str, Any]) -> p
     if table == "tls201_appln":
         appln = _ids(chunk["appln_id"])
         if opts["applications"] == "pct":
-            keep = chunk["appln_kind"].astype(str).str.strip().eq("W").to_numpy()
+            keep = pc.equal(pc.utf8_trim_whitespace(chunk["appln_kind"]), "W")
         elif opts["applications"] == "first-filings":
-            keep = (appln == _ids(chunk["earliest_filing_id"])).fillna(False).to_numpy(bool)
+            keep = pc.fill_null(pc.equal(appln, _ids(chunk["earliest_filing_id"])), False)
         else:
-            keep = np.ones(len(chunk), bool)
+            keep = pa.array(np.ones(len(chunk), bool))
         year = chunk["appln_filing_year" if opts["year"] == "filing" else "earliest_filing_year"]
         years = integers(year)
         # PATSTAT writes 9999 for an unknown year.
-        years = years.where(years.ne(9999))
-        return pd.DataFrame(
+        years = pc.if_else(pc.equal(years, 9999), pa.scalar(None, pa.int64()), years)
+        return pa.table(
             {
-                "appln_id": appln[keep],
-                "year": years[keep],
-                "appln_auth": _ids(chunk["appln_auth"])[keep],
-                "appln_nr": _ids(chunk["appln_nr"])[keep],
+                "appln_id": appln,
+                "year": years,
+                "appln_auth": text(chunk["appln_auth"]),
+                "appln_nr": text(chunk["appln_nr"]),
             }
-        ).reset_index(drop=True)
+        ).filter(keep)
     if table == "tls207_pers_appln":
         inventor, applicant = _sequence(chunk["invt_seq_nr"]), _sequence(chunk["applt_seq_nr"])
-        keep = (inventor > 0) | (applicant == 1)
-        return pd.DataFrame(
+        return pa.table(
             {
-                "appln_id": _ids(chunk["appln_id"])[keep],
-                "person_id": _ids(chunk["person_id"])[keep],
-                "invt_seq_nr": inventor[keep],
-                "applt_seq_nr": applicant[keep],
-                "row": chunk["row"].to_numpy(np.int64)[keep],
-                "file": chunk["file"].astype(object)[keep],
+                "appln_id": _ids(chunk["appln_id"]),
+                "person_id": _ids(chunk["person_id"]),
+                "invt_seq_nr": inventor,
+                "applt_seq_nr": applicant,
+                **origin(chunk),
             }
-        ).reset_index(drop=True)
+        ).filter(pc.or_(pc.greater(inventor, 0), pc.equal(applicant, 1)))
     if table == "tls206_person":
-        return pd.DataFrame(
+        return pa.table(
             {
                 "person_id": _ids(chunk["person_id"]),
-                "person_name": text(chunk["person_name"]).astype(object),
-                "address": text(chunk["person_address"]).astype(object),
-                "country": text(chunk["person_ctry_code"]).astype(object),
+                "person_name": text(chunk["person_name"]),
+                "address": text(chunk["person_address"]),
+                "country": text(chunk["person_ctry_code"]),
             }
         )
     if table == "tls209_appln_ipc":
-        first = chunk["ipc_position"].astype(str).str.strip().str.upper().eq("F").to_numpy()
-        symbol = chunk["ipc_class_symbol"].astype(str).str.replace(r"\s+", "", regex=True)
-        return (
-            pd.DataFrame({"appln_id": _ids(chunk["appln_id"])[first], "field": text(symbol)[first]})
-            .astype(object)
-            .reset_index(drop=True)
+        first = pc.equal(pc.utf8_upper(pc.utf8_trim_whitespace(chunk["ipc_position"])), "F")
+        symbol = pc.replace_substring_regex(chunk["ipc_class_symbol"], r"\s+", "")
+        return pa.table({"appln_id": _ids(chunk["appln_id"]), "field": text(symbol)}).filter(
+            pc.fill_null(first, False)
         )
     raise ValueError(f"not a patstat table: {table!r}")
 
 
-def _name_persons(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
-    persons = tables["tls206_person"]
-    return tables["tls207_pers_appln"].merge(
-        persons[persons["person_id"].notna()], on="person_id", how="left"
-    )
+def _name_persons(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
+    return lookup(tables["tls207_pers_appln"], tables["tls206_person"], "person_id")
 
 
-def _count_inventors(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]):
-    # In file order, so that which of two first applicants or IPC symbols is kept does not
-    # depend on how the rows reached this bucket.
-    links = tables[JOINED].sort_values(["file", "row"], kind="stable")
-    inventors = links[links["invt_seq_nr"] > 0].merge(
-        tables["tls201_appln"], on="appln_id", how="inner"
+def _count_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
+    links = tables[JOINED]
+    inventors = links.filter(pc.greater(links["invt_seq_nr"], 0)).drop_columns("person_name")
+    inventors = count_per(
+        lookup(inventors, tables["tls201_appln"], "appln_id", inner=True), "appln_id", "inventors"
     )
-    inventors["inventors"] = inventors.groupby("appln_id")["appln_id"].transform("size")
     # One first applicant and one first IPC symbol per application (PATSTAT has one; where
-    # a record has two, the first in file order is kept).
-    applicants = (
-        links[links["applt_seq_nr"] == 1][["appln_id", "person_name"]]
-        .drop_duplicates(subset="appln_id")
-        .rename(columns={"person_name": "organization"})
-    )
-    joined = inventors.drop(columns="person_name").merge(applicants, on="appln_id", how="left")
+    # a record has two, the first in file order counts, whatever order the rows came in).
+    applicants = in_file_order(links.filter(pc.equal(links["applt_seq_nr"], 1)))
+    applicants = applicants.select(["appln_id", "person_name"])
+    joined = lookup(inventors, applicants.rename_columns(["appln_id", "organization"]), "appln_id")
     if "tls209_appln_ipc" in tables:
-        fields = tables["tls209_appln_ipc"].drop_duplicates(subset="appln_id")
-        joined = joined.merge(fields, on="appln_id", how="left")
+        joined = lookup(joined, tables["tls209_appln_ipc"], "appln_id")
     return joined
 
 
@@ -190,7 +192,7 @@ PHASES = (
 )
 
 
-def join(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]) -> pd.DataFrame:
+def join(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
     """Inventors of kept applications with the application's year, inventor count, first
     applicant and first IPC symbol, and the inventor's address, from whole prepared
     tables."""
@@ -198,32 +200,29 @@ def join(tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]) -> p
     return join_phases(PHASES, tables, options=options)
 
 
-def records(joined: pd.DataFrame, *, options: Mapping[str, Any]) -> pd.DataFrame:
-    """The reader frame of a partition of :func:`join`'s output, then ``person_id``,
-    ``invt_seq_nr``, ``appln_auth``, ``appln_nr`` and ``file``."""
+def records(joined: pa.Table, *, options: Mapping[str, Any]) -> pd.DataFrame:
+    """The reader frame of :func:`join`'s rows (or a bucket's), in file order, then
+    ``person_id``, ``invt_seq_nr``, ``appln_auth``, ``appln_nr`` and ``file``."""
+    joined = in_file_order(joined)
     n = len(joined)
-
-    def column(name: str) -> np.ndarray:
-        return optional_text(joined, name)
-
-    placed = pd.notna(column("address")) | pd.notna(column("country"))
-    return reader_frame(
+    placed = pc.or_kleene(pc.is_valid(joined["address"]), pc.is_valid(joined["country"]))
+    return reader_table(
         {
-            "source": np.full(n, SOURCE, dtype=object),
-            "doc_id": column("appln_id"),
-            "year": joined["year"].astype("Int64").to_numpy(),
-            "country": column("country"),
-            "address": column("address"),
-            "weight": 1.0 / joined["inventors"].to_numpy(np.float64),
-            "organization": column("organization"),
-            "field": column("field"),
-            "row": joined["row"].to_numpy(np.int64),
-            "no_address": np.where(placed, None, NO_ADDRESS).astype(object),
-            "person_id": column("person_id"),
-            "invt_seq_nr": joined["invt_seq_nr"].to_numpy(np.int64),
-            "appln_auth": column("appln_auth"),
-            "appln_nr": column("appln_nr"),
-            "file": column("file"),
+            "source": pa.repeat(SOURCE, n),
+            "doc_id": pc.cast(joined["appln_id"], pa.string()),
+            "year": joined["year"],
+            "country": joined["country"],
+            "address": joined["address"],
+            "weight": pc.divide(1.0, pc.cast(joined["inventors"], pa.float64())),
+            "organization": column_or_nulls(joined, "organization"),
+            "field": column_or_nulls(joined, "field"),
+            "row": joined["row"],
+            "no_address": pc.if_else(placed, pa.scalar(None, pa.string()), NO_ADDRESS),
+            "person_id": pc.cast(joined["person_id"], pa.string()),
+            "invt_seq_nr": joined["invt_seq_nr"],
+            "appln_auth": joined["appln_auth"],
+            "appln_nr": joined["appln_nr"],
+            "file": joined["file"],
         },
         n,
     )

@@ -4,7 +4,8 @@ needs, found in a folder by their published file names.
 A table reader declares its :data:`TABLES`, turns each chunk of a table into the columns
 it keeps (``prepare``, pure and per chunk, so that a table of any size is read piece by
 piece), joins the prepared tables in :data:`PHASES`, and makes the reader frame of the
-joined rows (``records``).
+joined rows (``records``). Chunks, prepared tables and joins are Arrow tables, cleaned by
+Arrow's compute functions and joined by its hash join: Python never sees a row.
 
 Each phase joins tables that meet on one key. Rows are sent to buckets by a hash of that
 key (:func:`bucket_of`), so a phase runs as one small pandas join per bucket, whatever the
@@ -22,6 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.hashing import hash_strings
+from core.readers.common import READER_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -90,61 +96,151 @@ class Phase:
     tables : tuple of str
         The published tables it joins; optional ones may be absent.
     join : callable
-        ``join(tables, *, options) -> DataFrame``, on pandas frames holding one bucket of
+        ``join(tables, *, options) -> pyarrow.Table``, on Arrow tables holding one bucket of
         keys (or every key), the previous phase's output as ``tables[JOINED]``.
     """
 
     key: str
     tables: tuple[str, ...]
-    join: Callable[..., pd.DataFrame]
+    join: Callable[..., pa.Table]
 
 
-def bucket_of(keys: pd.Series, *, buckets: int) -> np.ndarray:
-    """The bucket (``0 … buckets-1``) of each key: the same in every process, and for a
-    key read as text or as a string dtype; missing keys share a bucket."""
-    values = keys.astype(object).where(keys.notna(), "").astype(str).to_numpy(dtype=object)
-    hashed = pd.util.hash_array(values, categorize=False)
+def bucket_of(keys: pa.Array | pa.ChunkedArray, *, buckets: int) -> np.ndarray:
+    """The bucket (``0 … buckets-1``) of each key (text or integers): the same in every
+    process; missing keys share a bucket."""
+    if pa.types.is_integer(keys.type):
+        # splitmix64's finaliser: neighbouring ids land in unrelated buckets.
+        x = pc.fill_null(keys, 0).to_numpy().astype(np.uint64)
+        with np.errstate(over="ignore"):
+            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        hashed = x ^ (x >> np.uint64(31))
+    else:
+        hashed, _ = hash_strings(keys, np.zeros(len(keys), np.uint64))
     return (hashed % np.uint64(buckets)).astype(np.int64)
 
 
 def join_phases(
-    phases: Sequence[Phase], tables: Mapping[str, pd.DataFrame], *, options: Mapping[str, Any]
-) -> pd.DataFrame:
+    phases: Sequence[Phase], tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]
+) -> pa.Table:
     """Every phase in turn on whole prepared tables (``tables`` by published name)."""
-    joined: pd.DataFrame | None = None
+    joined: pa.Table | None = None
     for phase in phases:
         inputs = {name: tables[name] for name in phase.tables if name in tables}
         if joined is not None:
             inputs[JOINED] = joined
         joined = phase.join(inputs, options=options)
-    assert joined is not None
+    if joined is None:
+        raise ValueError("a table format needs at least one phase")
     return joined
 
 
-def text(values: pd.Series) -> pd.Series:
-    """Stripped text with None where empty."""
-    stripped = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    return stripped.where(stripped.ne(""), None)
+def lookup(left: pa.Table, right: pa.Table, key: str, *, inner: bool = False) -> pa.Table:
+    """``left`` with the other columns of ``right``'s first row of the same ``key``: a join
+    on a key whose first row in ``right`` is the one that counts (unique ids, or the first
+    applicant), by one hash lookup per row and a take per column; rows without a match keep
+    nulls, or are dropped when ``inner``."""
+    keys = right[key].combine_chunks() if isinstance(right[key], pa.ChunkedArray) else right[key]
+    index = pc.index_in(left[key], value_set=keys, skip_nulls=True)
+    if inner:
+        matched = pc.is_valid(index)
+        left, index = left.filter(matched), pc.filter(index, matched)
+    for name in right.column_names:
+        if name != key:
+            left = left.append_column(name, pc.take(right[name], index))
+    return left
 
 
-def optional_text(frame: pd.DataFrame, name: str) -> np.ndarray:
-    """Column ``name`` of ``frame`` as objects with None where missing; all None when the
-    frame has no such column (an optional table was absent)."""
-    if name in frame.columns:
-        return frame[name].astype(object).where(frame[name].notna(), None).to_numpy()
-    return np.full(len(frame), None, dtype=object)
+def count_per(table: pa.Table, key: str, name: str) -> pa.Table:
+    """``table`` with column ``name``: how many of its rows share their ``key``."""
+    codes = pc.dictionary_encode(table[key]).combine_chunks().indices
+    codes = pc.fill_null(codes, -1).to_numpy()
+    counts = np.bincount(codes[codes >= 0], minlength=1)
+    return table.append_column(name, pa.array(np.where(codes >= 0, counts[codes], 0)))
 
 
-def integers(values: pd.Series) -> pd.Series:
-    """Whole numbers from text, nullable (``Int64``): empty or malformed is missing."""
-    return pd.to_numeric(values, errors="coerce").round().astype("Int64")
+#: Where a chunk's rows came from, kept by ``prepare`` on the tables that give record rows:
+#: ``row`` (0-based in its file), ``file`` (its name) and ``order`` (the row's place among
+#: all rows of its table: the file's index among the table's files, then ``row``).
+ORIGIN = ("row", "file", "order")
 
 
-def numbers(values: pd.Series) -> np.ndarray:
-    """Floats from text, NaN where empty or malformed."""
-    return pd.to_numeric(values, errors="coerce").to_numpy(np.float64, na_value=np.nan)
+def origin(chunk: pa.Table) -> dict[str, pa.ChunkedArray]:
+    """A chunk's :data:`ORIGIN` columns, for ``prepare`` to keep."""
+    return {name: chunk[name] for name in ORIGIN}
 
 
-def years_of_dates(values: pd.Series) -> pd.Series:
-    """The year of ``YYYY-MM-DD`` dates, nullable."""
-    return integers(values.astype(object).where(values.notna(), "").astype(str).str[:4])
+def order_of(file_index: int, row: np.ndarray) -> np.ndarray:
+    """The ``order`` of rows ``row`` of a table's file number ``file_index``."""
+    return (np.int64(file_index) << np.int64(40)) | np.asarray(row, np.int64)
+
+
+def in_file_order(table: pa.Table) -> pa.Table:
+    """``table`` in the order of its rows' files: joins give their rows in any order."""
+    return table.take(np.argsort(table["order"].to_numpy(), kind="stable"))
+
+
+def text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Stripped text, null where empty."""
+    stripped = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
+
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
+def _cast_text(values: pa.ChunkedArray | pa.Array, to: pa.DataType, pattern: str) -> Any:
+    # Clean columns (the rule) cast at once; only a column with blanks, spaces or a
+    # malformed value pays for stripping, then for the pattern.
+    for candidate in (lambda: values, lambda: text(values)):
+        try:
+            return pc.cast(candidate(), to)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    stripped = text(values)
+    well_formed = pc.match_substring_regex(stripped, pattern)
+    return pc.cast(pc.if_else(well_formed, stripped, pa.scalar(None, pa.string())), pa.float64())
+
+
+def numbers(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Floats from text, null where empty or malformed."""
+    return _cast_text(values, pa.float64(), _NUMBER)
+
+
+def integers(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """Whole numbers from text (rounded), null where empty or malformed."""
+    number = _cast_text(values, pa.int64(), _NUMBER)
+    return number if pa.types.is_integer(number.type) else pc.cast(pc.round(number), pa.int64())
+
+
+def years_of_dates(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """The year of ``YYYY-MM-DD`` dates, null where none."""
+    return integers(pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(values), 0, 4))
+
+
+def reader_table(columns: Mapping[str, Any], n: int) -> pd.DataFrame:
+    """:func:`core.readers.common.reader_frame` from Arrow columns, converted once: the
+    given ones as given, the others empty (null text, NaN numbers)."""
+    numeric = {"lat", "lon", "weight", "amount"}
+    out = {}
+    for name in (*READER_COLUMNS, *(c for c in columns if c not in READER_COLUMNS)):
+        if name in columns:
+            out[name] = columns[name]
+        elif name in numeric:
+            out[name] = pa.array(np.full(n, np.nan))
+        else:
+            out[name] = pa.nulls(n, pa.string())
+    table = pa.table(out)
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and name != "row":
+            # Nullable, whether or not this bucket has a missing value: the parts of one
+            # dataset then agree, and a missing year is not a float NaN.
+            frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def column_or_nulls(table: pa.Table, name: str) -> pa.ChunkedArray | pa.Array:
+    """Column ``name`` of ``table``; null text when it has none (an optional table was
+    absent)."""
+    return table[name] if name in table.column_names else pa.nulls(len(table), pa.string())
