@@ -86,58 +86,163 @@ CITIES = [
 ]
 
 
+def _published_header(folder: str, table: str) -> list[str]:
+    # The columns of a table as its fixture holds them: the source's published layout.
+    path = next((DATA / folder).glob(f"{table}*.zip"))
+    with zipfile.ZipFile(path) as archive:
+        first = archive.read(archive.namelist()[0]).decode("utf-8-sig").splitlines()[0]
+    return [c.strip('"') for c in first.split("\t" if folder == "patentsview" else ",")]
+
+
+def _rows(header: list[str], values: dict[str, str], *, sep: str, quote: bool) -> str:
+    # One row in a published layout: the given columns, the others "0" (most of the other
+    # columns are counts, flags and ids), so that a plain parse has the source's width.
+    cells = [values.get(c, "0") for c in header]
+    return sep.join(f'"{v}"' for v in cells) if quote else sep.join(cells)
+
+
 def patentsview_input(folder: Path, size: int) -> list[str]:
-    patents = max(1000, size // 150)  # about 150 bytes of inventor rows per patent
-    q = '"{}"'.format
-    rows = {
-        "g_patent": ["patent_id\tpatent_type\tpatent_date\tpatent_title"],
-        "g_application": ["application_id\tpatent_id\tfiling_date"],
-        "g_inventor_disambiguated": ["patent_id\tinventor_sequence\tinventor_id\tlocation_id"],
-        "g_assignee_disambiguated": [
-            "patent_id\tassignee_sequence\tdisambig_assignee_individual_name_first\t"
-            "disambig_assignee_individual_name_last\tdisambig_assignee_organization"
-        ],
+    """PatentsView tables in their published layout (every column of the fixtures' headers)."""
+    patents = max(1000, size // 400)  # about 400 bytes of table rows per patent
+    headers = {
+        t: _published_header("patentsview", t)
+        for t in (
+            "g_patent",
+            "g_application",
+            "g_inventor_disambiguated",
+            "g_assignee_disambiguated",
+            "g_location_disambiguated",
+        )
     }
+    rows: dict[str, list[str]] = {t: ["\t".join(f'"{c}"' for c in h)] for t, h in headers.items()}
+
+    def add(table: str, **values: str) -> None:
+        rows[table].append(_rows(headers[table], values, sep="\t", quote=True))
+
     for p in range(patents):
         pid = str(10_000_000 + p)
-        rows["g_patent"].append("\t".join(map(q, (pid, "utility", "2021-03-02", "A device"))))
-        rows["g_application"].append("\t".join(map(q, (f"16/{p}", pid, "2019-05-01"))))
-        for k in range(3):
-            inventor = (pid, str(k), f"inv-{p}-{k}", f"loc-{(p + k) % 500}")
-            rows["g_inventor_disambiguated"].append("\t".join(map(q, inventor)))
-        rows["g_assignee_disambiguated"].append(
-            "\t".join(map(q, (pid, "0", "", "", f"Company {p % 97}")))
+        add(
+            "g_patent",
+            patent_id=pid,
+            patent_type="utility",
+            patent_date="2021-03-02",
+            patent_title=f"Device and method for processing signals {p}",
+            wipo_kind="B2",
+            num_claims="12",
+            withdrawn="0",
+            filename="ipg210302.xml",
         )
-    locations = [
-        "location_id\tdisambig_city\tdisambig_state\tdisambig_country\tlatitude\tlongitude"
-    ]
+        add(
+            "g_application",
+            application_id=f"16/{p}",
+            patent_id=pid,
+            patent_application_type="16",
+            filing_date="2019-05-01",
+            series_code="16",
+            rule_47_flag="FALSE",
+        )
+        for k in range(3):
+            add(
+                "g_inventor_disambiguated",
+                patent_id=pid,
+                inventor_sequence=str(k),
+                inventor_id=f"fl:a_ln:inventor-{p}-{k}",
+                disambig_inventor_name_first="Ann",
+                disambig_inventor_name_last=f"Inventor{k}",
+                gender_code="F",
+                location_id=f"loc-{(p + k) % 500}",
+            )
+        add(
+            "g_assignee_disambiguated",
+            patent_id=pid,
+            assignee_sequence="0",
+            assignee_id=f"asg-{p % 97}",
+            disambig_assignee_individual_name_first="",
+            disambig_assignee_individual_name_last="",
+            disambig_assignee_organization=f"Company {p % 97}, Inc.",
+            assignee_type="2",
+            location_id="loc-1",
+        )
     for i in range(500):
         city, state, country, lat, lon = CITIES[i % len(CITIES)]
-        locations.append(f"loc-{i}\t{city}\t{state}\t{country}\t{lat + i / 1e4}\t{lon}")
-    rows["g_location_disambiguated"] = locations
+        add(
+            "g_location_disambiguated",
+            location_id=f"loc-{i}",
+            disambig_city=city,
+            disambig_state=state,
+            disambig_country=country,
+            latitude=str(lat + i / 1e4),
+            longitude=str(lon),
+            county="Santa Clara",
+            state_fips="06",
+            county_fips="085",
+        )
     for name, lines in rows.items():
         _zip(folder / f"{name}.tsv.zip", f"{name}.tsv", "\n".join(lines) + "\n")
     return ["--input", str(folder)]
 
 
 def patstat_input(folder: Path, size: int) -> list[str]:
-    applications = max(1000, size // 90)
-    appln = [
-        "appln_id,appln_auth,appln_nr,appln_kind,appln_filing_date,appln_filing_year,"
-        "earliest_filing_year,earliest_filing_id"
-    ]
-    links = ["person_id,appln_id,applt_seq_nr,invt_seq_nr"]
-    persons = ["person_id,person_name,person_address,person_ctry_code"]
+    """PATSTAT tables in their published layout (every column of the fixtures' headers)."""
+    applications = max(1000, size // 450)
+    headers = {t: _published_header("patstat", t) for t in ("tls201", "tls206", "tls207")}
+    rows: dict[str, list[str]] = {t: [",".join(h)] for t, h in headers.items()}
+
+    def add(table: str, **values: str) -> None:
+        rows[table].append(_rows(headers[table], values, sep=",", quote=False))
+
     for a in range(applications):
-        appln.append(f"{a + 1},WO,{2019000000 + a},W,2019-05-01,2019,2018,{a + 1}")
-        links.append(f"{900000000 + a % 97},{a + 1},1,0")
+        add(
+            "tls201",
+            appln_id=str(a + 1),
+            appln_auth="WO",
+            appln_nr=str(2019000000 + a),
+            appln_kind="W",
+            appln_filing_date="2019-05-01",
+            appln_filing_year="2019",
+            earliest_filing_year="2018",
+            earliest_filing_id=str(a + 1),
+            earliest_filing_date="2018-05-02",
+            granted="N",
+            nb_applicants="1",
+        )
+        add(
+            "tls207",
+            person_id=str(900000000 + a % 97),
+            appln_id=str(a + 1),
+            applt_seq_nr="1",
+            invt_seq_nr="0",
+        )
         for k in range(3):
             person = 3 * a + k + 1
-            links.append(f"{person},{a + 1},0,{k + 1}")
+            add(
+                "tls207",
+                person_id=str(person),
+                appln_id=str(a + 1),
+                applt_seq_nr="0",
+                invt_seq_nr=str(k + 1),
+            )
             city, _, country, _, _ = CITIES[(a + k) % len(CITIES)]
-            persons.append(f'{person},INVENTOR {person},"{k + 1} Main Street, {city}",{country}')
-    persons += [f"{900000000 + c},COMPANY {c} INC.,,US" for c in range(97)]
-    for name, lines in (("tls201", appln), ("tls206", persons), ("tls207", links)):
+            add(
+                "tls206",
+                person_id=str(person),
+                person_name=f"INVENTOR {person}",
+                person_address=f'"{k + 1} Main Street, {city}"',
+                person_ctry_code=country,
+                doc_std_name=f"INVENTOR {person}",
+                psn_name=f"INVENTOR {person}",
+                psn_sector="INDIVIDUAL",
+            )
+    for c in range(97):
+        add(
+            "tls206",
+            person_id=str(900000000 + c),
+            person_name=f"COMPANY {c} INC.",
+            person_address="",
+            person_ctry_code="US",
+            psn_sector="COMPANY",
+        )
+    for name, lines in rows.items():
         _zip(folder / f"{name}_part01.zip", f"{name}_part01.csv", "\n".join(lines) + "\n")
     return ["--input", str(folder)]
 

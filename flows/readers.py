@@ -493,7 +493,7 @@ def _stage_tables(
             for item in items
         ]
     )
-    log.info("%s: %d table files staged in %d buckets", plan.fmt, len(items), buckets)
+    log.info("%s: %d table files staged, %d join buckets", plan.fmt, len(items), buckets)
     by_bucket: dict[tuple[int, str, int], list[str]] = {}
     for (k, table, _, _), names in zip(items, staged, strict=True):
         for bucket, name in names:
@@ -646,7 +646,9 @@ def read_source_records(
         rejects=None,
         piece_bytes=piece_bytes,
     )
-    log.info("%s: %d inputs read", plan.fmt, len(plan.files) + len(plan.folders))
+    count = len(plan.folders) or len(plan.files)
+    kind = "folder" if plan.folders else "file"
+    log.info("%s: %d %s%s read", plan.fmt, count, kind, "" if count == 1 else "s")
     return checked_from_map(
         _read_part_and_check,
         [name for names, _, _ in staged for name in names],

@@ -157,12 +157,15 @@ def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Ta
         )
     if table == "g_assignee_disambiguated":
         kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["assignee_sequence"]), 0), False))
-        person = pc.binary_join_element_wise(
-            pc.fill_null(text(kept["disambig_assignee_individual_name_first"]), ""),
-            pc.fill_null(text(kept["disambig_assignee_individual_name_last"]), ""),
-            " ",
-        )
-        name = pc.coalesce(text(kept["disambig_assignee_organization"]), text(person))
+        name = text(kept["disambig_assignee_organization"])
+        if name.null_count:
+            # A person holds the patent: "first last", only for the rows without a name.
+            person = pc.binary_join_element_wise(
+                pc.fill_null(text(kept["disambig_assignee_individual_name_first"]), ""),
+                pc.fill_null(text(kept["disambig_assignee_individual_name_last"]), ""),
+                " ",
+            )
+            name = pc.coalesce(name, text(person))
         return pa.table({"patent_id": text(kept["patent_id"]), "organization": name})
     if table == "g_cpc_current":
         kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["cpc_sequence"]), 0), False))
@@ -180,17 +183,20 @@ def _count_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, An
     opts = check_options(options)
     if opts["year"] == "filing" and "g_application" not in tables:
         raise ValueError("year: filing needs the g_application table (or year: grant)")
-    patents = tables["g_patent"]
+    # What inventors take from their patent, gathered per patent first: one lookup per
+    # inventor, not one per table.
     if opts["year"] == "filing":
-        patents = lookup(patents.select(["patent_id"]), tables["g_application"], "patent_id")
-    years = patents.rename_columns(["patent_id", "year"])
-    joined = count_per(
-        lookup(tables[JOINED], years, "patent_id", inner=True), "patent_id", "inventors"
-    )
+        patents = lookup(
+            tables["g_patent"].select(["patent_id"]), tables["g_application"], "patent_id"
+        )
+    else:
+        patents = tables["g_patent"].select(["patent_id", "grant_year"])
+    patents = patents.rename_columns(["patent_id", "year"])
     for name in ("g_assignee_disambiguated", "g_cpc_current"):
         if name in tables:
-            joined = lookup(joined, tables[name], "patent_id")
-    return joined
+            patents = lookup(patents, tables[name], "patent_id")
+    joined = lookup(tables[JOINED], patents, "patent_id", inner=True, position="patent")
+    return count_per(joined, "patent", "inventors")
 
 
 #: Inventors meet their locations, then their patents (year, inventor count, first

@@ -170,18 +170,21 @@ def _name_persons(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any])
 
 def _count_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, Any]) -> pa.Table:
     links = tables[JOINED]
-    inventors = links.filter(pc.greater(links["invt_seq_nr"], 0)).drop_columns("person_name")
-    inventors = count_per(
-        lookup(inventors, tables["tls201_appln"], "appln_id", inner=True), "appln_id", "inventors"
-    )
     # One first applicant and one first IPC symbol per application (PATSTAT has one; where
-    # a record has two, the first in file order counts, whatever order the rows came in).
+    # a record has two, the first in file order counts, whatever order the rows came in),
+    # gathered per application first: one lookup per inventor.
     applicants = in_file_order(links.filter(pc.equal(links["applt_seq_nr"], 1)))
     applicants = applicants.select(["appln_id", "person_name"])
-    joined = lookup(inventors, applicants.rename_columns(["appln_id", "organization"]), "appln_id")
+    applications = lookup(
+        tables["tls201_appln"],
+        applicants.rename_columns(["appln_id", "organization"]),
+        "appln_id",
+    )
     if "tls209_appln_ipc" in tables:
-        joined = lookup(joined, tables["tls209_appln_ipc"], "appln_id")
-    return joined
+        applications = lookup(applications, tables["tls209_appln_ipc"], "appln_id")
+    inventors = links.filter(pc.greater(links["invt_seq_nr"], 0)).drop_columns("person_name")
+    joined = lookup(inventors, applications, "appln_id", inner=True, position="application")
+    return count_per(joined, "application", "inventors")
 
 
 #: Person links meet their persons (name, address, country), then their applications

@@ -135,28 +135,44 @@ def join_phases(
     return joined
 
 
-def lookup(left: pa.Table, right: pa.Table, key: str, *, inner: bool = False) -> pa.Table:
+def _combined(values: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def positions(keys: pa.ChunkedArray | pa.Array, among: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """For each of ``keys``, the position of the first equal key in ``among``; -1 where
+    there is none, and for missing keys."""
+    found = pc.index_in(keys, value_set=_combined(among), skip_nulls=True)
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def lookup(
+    left: pa.Table, right: pa.Table, key: str, *, inner: bool = False, position: str | None = None
+) -> pa.Table:
     """``left`` with the other columns of ``right``'s first row of the same ``key``: a join
     on a key whose first row in ``right`` is the one that counts (unique ids, or the first
     applicant), by one hash lookup per row and a take per column; rows without a match keep
-    nulls, or are dropped when ``inner``."""
-    keys = right[key].combine_chunks() if isinstance(right[key], pa.ChunkedArray) else right[key]
-    index = pc.index_in(left[key], value_set=keys, skip_nulls=True)
+    nulls, or are dropped when ``inner``. ``position`` names a column for the matched
+    row's position in ``right``, if wanted."""
+    index = positions(left[key], right[key])
     if inner:
-        matched = pc.is_valid(index)
-        left, index = left.filter(matched), pc.filter(index, matched)
+        kept = index >= 0
+        left, index = left.filter(kept), index[kept]
+    taken = pa.array(index, mask=index < 0)
     for name in right.column_names:
         if name != key:
-            left = left.append_column(name, pc.take(right[name], index))
+            left = left.append_column(name, pc.take(right[name], taken))
+    if position is not None:
+        left = left.append_column(position, taken)
     return left
 
 
-def count_per(table: pa.Table, key: str, name: str) -> pa.Table:
-    """``table`` with column ``name``: how many of its rows share their ``key``."""
-    codes = pc.dictionary_encode(table[key]).combine_chunks().indices
-    codes = pc.fill_null(codes, -1).to_numpy()
-    counts = np.bincount(codes[codes >= 0], minlength=1)
-    return table.append_column(name, pa.array(np.where(codes >= 0, counts[codes], 0)))
+def count_per(table: pa.Table, position: str, name: str) -> pa.Table:
+    """``table`` with column ``name`` for column ``position`` (a :func:`lookup`'s): how many
+    of its rows matched the same row."""
+    matched = table[position].to_numpy()
+    counts = np.bincount(matched)[matched] if len(matched) else matched
+    return table.drop_columns(position).append_column(name, pa.array(counts, pa.int64()))
 
 
 #: Where a chunk's rows came from, kept by ``prepare`` on the tables that give record rows:
@@ -177,13 +193,28 @@ def order_of(file_index: int, row: np.ndarray) -> np.ndarray:
 
 def in_file_order(table: pa.Table) -> pa.Table:
     """``table`` in the order of its rows' files: joins give their rows in any order."""
-    return table.take(np.argsort(table["order"].to_numpy(), kind="stable"))
+    order = table["order"].to_numpy()
+    if (order[1:] >= order[:-1]).all():
+        return table
+    return table.take(np.argsort(order, kind="stable"))
+
+
+def _null_where_empty(values: pa.Array) -> pa.Array:
+    # The same strings with a validity bitmap that also masks empty ones: no copy of the
+    # text, which pc.if_else would make.
+    valid = pc.and_(pc.is_valid(values), pc.greater(pc.binary_length(values), 0))
+    if valid.offset or values.offset:
+        return pc.if_else(valid, values, pa.scalar(None, values.type))
+    _, offsets, data = values.buffers()
+    return pa.Array.from_buffers(values.type, len(values), [valid.buffers()[1], offsets, data])
 
 
 def text(values: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """Stripped text, null where empty."""
     stripped = pc.utf8_trim_whitespace(values.cast(pa.string()))
-    return pc.if_else(pc.equal(stripped, ""), pa.scalar(None, pa.string()), stripped)
+    if isinstance(stripped, pa.ChunkedArray):
+        return pa.chunked_array([_null_where_empty(c) for c in stripped.chunks], stripped.type)
+    return _null_where_empty(stripped)
 
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
