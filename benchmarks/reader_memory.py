@@ -77,6 +77,15 @@ def _zip(path: Path, name: str, text: str) -> None:
         archive.writestr(name, text)
 
 
+#: Six CPC (and IPC) groups, the number a patent has on average in PatentsView.
+CPC = [
+    ("H", "H04W72/04"),
+    ("H", "H04L5/00"),
+    ("G", "G06F16/24"),
+    ("G", "G06N3/08"),
+    ("H", "H04B7/06"),
+    ("Y", "Y02D30/70"),
+]
 CITIES = [
     ("San Jose", "CA", "US", 37.34, -121.89),
     ("Boston", "MA", "US", 42.36, -71.06),
@@ -103,7 +112,7 @@ def _rows(header: list[str], values: dict[str, str], *, sep: str, quote: bool) -
 
 def patentsview_input(folder: Path, size: int) -> list[str]:
     """PatentsView tables in their published layout (every column of the fixtures' headers)."""
-    patents = max(1000, size // 400)  # about 400 bytes of table rows per patent
+    patents = max(1000, size // 700)  # about 700 bytes of table rows per patent
     headers = {
         t: _published_header("patentsview", t)
         for t in (
@@ -111,6 +120,7 @@ def patentsview_input(folder: Path, size: int) -> list[str]:
             "g_application",
             "g_inventor_disambiguated",
             "g_assignee_disambiguated",
+            "g_cpc_current",
             "g_location_disambiguated",
         )
     }
@@ -163,6 +173,17 @@ def patentsview_input(folder: Path, size: int) -> list[str]:
             assignee_type="2",
             location_id="loc-1",
         )
+        for k, (section, group) in enumerate(CPC):  # about 6 current CPC groups a patent
+            add(
+                "g_cpc_current",
+                patent_id=pid,
+                cpc_sequence=str(k),
+                cpc_section=section,
+                cpc_class=group[:3],
+                cpc_subclass=group[:4],
+                cpc_group=group,
+                cpc_type="inventional" if k == 0 else "additional",
+            )
     for i in range(500):
         city, state, country, lat, lon = CITIES[i % len(CITIES)]
         add(
@@ -184,8 +205,8 @@ def patentsview_input(folder: Path, size: int) -> list[str]:
 
 def patstat_input(folder: Path, size: int) -> list[str]:
     """PATSTAT tables in their published layout (every column of the fixtures' headers)."""
-    applications = max(1000, size // 450)
-    headers = {t: _published_header("patstat", t) for t in ("tls201", "tls206", "tls207")}
+    applications = max(1000, size // 750)
+    headers = {t: _published_header("patstat", t) for t in ("tls201", "tls206", "tls207", "tls209")}
     rows: dict[str, list[str]] = {t: [",".join(h)] for t, h in headers.items()}
 
     def add(table: str, **values: str) -> None:
@@ -213,6 +234,17 @@ def patstat_input(folder: Path, size: int) -> list[str]:
             applt_seq_nr="1",
             invt_seq_nr="0",
         )
+        for k, (_, group) in enumerate(CPC):  # about 6 IPC symbols an application
+            add(
+                "tls209",
+                appln_id=str(a + 1),
+                ipc_class_symbol=f"{group[:4]}  {group[4:]}",
+                ipc_class_level="A",
+                ipc_version="2006-01-01",
+                ipc_value="I",
+                ipc_position="F" if k == 0 else "L",
+                ipc_gener_auth="EP",
+            )
         for k in range(3):
             person = 3 * a + k + 1
             add(

@@ -36,6 +36,7 @@ from core.readers.tables import (
     origin,
     reader_table,
     text,
+    with_codes,
     years_of_dates,
 )
 
@@ -120,7 +121,8 @@ def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Ta
     if table == "g_patent":
         if opts["patent_types"] is not None:
             kind = pc.utf8_lower(pc.utf8_trim_whitespace(chunk["patent_type"]))
-            chunk = chunk.filter(pc.is_in(kind, pa.array(opts["patent_types"], pa.string())))
+            kept = pc.is_in(kind, pa.array(opts["patent_types"], pa.string()))
+            chunk = chunk.select(["patent_id", "patent_date"]).filter(kept)
         return pa.table(
             {
                 "patent_id": text(chunk["patent_id"]),
@@ -156,7 +158,8 @@ def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Ta
             }
         )
     if table == "g_assignee_disambiguated":
-        kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["assignee_sequence"]), 0), False))
+        first = pc.fill_null(pc.equal(integers(chunk["assignee_sequence"]), 0), False)
+        kept = chunk.drop_columns(["row", "file", "order"]).filter(first)
         name = text(kept["disambig_assignee_organization"])
         if name.null_count:
             # A person holds the patent: "first last", only for the rows without a name.
@@ -168,7 +171,8 @@ def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Ta
             name = pc.coalesce(name, text(person))
         return pa.table({"patent_id": text(kept["patent_id"]), "organization": name})
     if table == "g_cpc_current":
-        kept = chunk.filter(pc.fill_null(pc.equal(integers(chunk["cpc_sequence"]), 0), False))
+        first = pc.fill_null(pc.equal(integers(chunk["cpc_sequence"]), 0), False)
+        kept = chunk.select(["patent_id", "cpc_group"]).filter(first)
         return pa.table({"patent_id": text(kept["patent_id"]), "field": text(kept["cpc_group"])})
     raise ValueError(f"not a patentsview table: {table!r}")
 
@@ -183,20 +187,19 @@ def _count_inventors(tables: Mapping[str, pa.Table], *, options: Mapping[str, An
     opts = check_options(options)
     if opts["year"] == "filing" and "g_application" not in tables:
         raise ValueError("year: filing needs the g_application table (or year: grant)")
+    tables = with_codes(tables, "patent_id", "patent", keep=(JOINED,))
     # What inventors take from their patent, gathered per patent first: one lookup per
     # inventor, not one per table.
     if opts["year"] == "filing":
-        patents = lookup(
-            tables["g_patent"].select(["patent_id"]), tables["g_application"], "patent_id"
-        )
+        patents = lookup(tables["g_patent"].select(["patent"]), tables["g_application"], "patent")
     else:
-        patents = tables["g_patent"].select(["patent_id", "grant_year"])
-    patents = patents.rename_columns(["patent_id", "year"])
+        patents = tables["g_patent"].select(["patent", "grant_year"])
+    patents = patents.rename_columns(["patent", "year"])
     for name in ("g_assignee_disambiguated", "g_cpc_current"):
         if name in tables:
-            patents = lookup(patents, tables[name], "patent_id")
-    joined = lookup(tables[JOINED], patents, "patent_id", inner=True, position="patent")
-    return count_per(joined, "patent", "inventors")
+            patents = lookup(patents, tables[name], "patent")
+    joined = lookup(tables[JOINED], patents, "patent", inner=True, position="position")
+    return count_per(joined.drop_columns("patent"), "position", "inventors")
 
 
 #: Inventors meet their locations, then their patents (year, inventor count, first

@@ -156,11 +156,10 @@ def prepare(table: str, chunk: pa.Table, *, options: Mapping[str, Any]) -> pa.Ta
             }
         )
     if table == "tls209_appln_ipc":
-        first = pc.equal(pc.utf8_upper(pc.utf8_trim_whitespace(chunk["ipc_position"])), "F")
-        symbol = pc.replace_substring_regex(chunk["ipc_class_symbol"], r"\s+", "")
-        return pa.table({"appln_id": _ids(chunk["appln_id"]), "field": text(symbol)}).filter(
-            pc.fill_null(first, False)
-        )
+        first = pc.is_in(pc.utf8_trim_whitespace(chunk["ipc_position"]), pa.array(["F", "f"]))
+        kept = chunk.select(["appln_id", "ipc_class_symbol"]).filter(first)
+        symbol = pc.replace_substring_regex(kept["ipc_class_symbol"], r"\s+", "")
+        return pa.table({"appln_id": _ids(kept["appln_id"]), "field": text(symbol)})
     raise ValueError(f"not a patstat table: {table!r}")
 
 

@@ -167,6 +167,28 @@ def lookup(
     return left
 
 
+def with_codes(
+    tables: Mapping[str, pa.Table], key: str, code: str, *, keep: Sequence[str] = ()
+) -> dict[str, pa.Table]:
+    """``tables`` with column ``code``: their text ``key`` as codes of one dictionary, so
+    that the lookups between them hash integers, once for all (several times faster than a
+    hash of the text per lookup); ``key`` itself is kept only in the tables ``keep`` names."""
+    columns = [tables[name][key] for name in tables]
+    chunks = [chunk for column in columns for chunk in column.chunks]
+    encoded = pc.dictionary_encode(pa.chunked_array(chunks, pa.string()))
+    codes = (
+        pc.cast(encoded.combine_chunks().indices, pa.int64())
+        if chunks
+        else pa.array([], pa.int64())
+    )
+    out, start = {}, 0
+    for name, column in zip(tables, columns, strict=True):
+        table = tables[name] if name in keep else tables[name].drop_columns(key)
+        out[name] = table.append_column(code, codes.slice(start, len(column)))
+        start += len(column)
+    return out
+
+
 def count_per(table: pa.Table, position: str, name: str) -> pa.Table:
     """``table`` with column ``name`` for column ``position`` (a :func:`lookup`'s): how many
     of its rows matched the same row."""
