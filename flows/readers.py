@@ -9,7 +9,7 @@ Two kinds of format:
 - *table formats* (``patentsview``, ``patstat``): a folder of published tables; each table
   file is streamed into prepared Parquet parts, sent to buckets by a hash of its join key
   (one task per file), then each phase of the format's join runs bucket by bucket (one
-  pandas join per bucket: :mod:`core.readers.tables`), its output sent to the buckets of
+  Arrow join per bucket: :mod:`core.readers.tables`), its output sent to the buckets of
   the next phase's key.
 
 A run writes those parts to a scratch folder beside its output and removes it after;
@@ -286,9 +286,26 @@ def _write_file_parts(
 
 
 def _table_bytes(url: str, storage_options: Mapping[str, Any]) -> int:
-    # Text bytes, roughly: zipped and gzipped tables hold about four times their size.
-    size = int(StorageTarget(url, storage_options).fs.size(url))
-    return size * 4 if url.lower().endswith((".zip", ".gz")) else size
+    # The table's text bytes: a zip file's directory says them; a gzip file's last four
+    # bytes say them modulo 2**32; other files are text.
+    import struct
+    import zipfile
+
+    target = StorageTarget(url, storage_options)
+    lower = url.lower()
+    try:
+        size = int(target.fs.size(url))
+        with target.fs.open(url, "rb") as fh:
+            if lower.endswith(".zip"):
+                return sum(info.file_size for info in zipfile.ZipFile(fh).infolist())
+            if lower.endswith(".gz") and size >= 4:
+                fh.seek(size - 4)
+                return max(size, struct.unpack("<I", fh.read(4))[0])
+    except zipfile.BadZipFile:
+        raise InputError(f"input {url}: not a zip file") from None
+    except storage_errors() as exc:
+        raise InputError(f"input {url}: cannot read: {describe(exc)}") from None
+    return size
 
 
 def join_buckets(plan: SourcePlan, storage_options: Mapping[str, Any], piece_bytes: int) -> int:

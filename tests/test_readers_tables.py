@@ -305,6 +305,12 @@ def test_table_format_mistakes_are_one_line(tmp_path):
     )
     one_line_failure(result, 3, "tls207_part01.csv.zip", "missing column 'invt_seq_nr'")
 
+    (folder / "tls201_part01.csv.zip").write_bytes(b"appln_id,appln_kind\n1,W\n")
+    result = invoke(
+        "convert", "--format", "patstat", "--input", str(folder), "--output", str(tmp_path / "o5")
+    )
+    one_line_failure(result, 3, "tls201_part01.csv.zip: not a zip file")
+
     result = invoke(
         "convert",
         "--format",
@@ -343,3 +349,22 @@ def test_table_format_mistakes_are_one_line(tmp_path):
         str(tmp_path / "o4"),
     )
     one_line_failure(result, 2, "year: filing needs the g_application table")
+
+
+def test_text_strips_and_empties_become_missing_in_any_layout():
+    from core.readers.tables import integers, numbers, text
+
+    values = pa.array(["  a ", "", "   ", None, "b", "x y"])
+    expected = ["a", None, None, None, "b", "x y"]
+    assert text(values).to_pylist() == expected
+    assert text(values.slice(1)).to_pylist() == expected[1:]  # an array with an offset
+    assert text(pa.chunked_array([values[:2], values[2:]])).to_pylist() == expected
+    assert integers(pa.array(["7", " 8 ", "", "9.6", "x", None])).to_pylist() == [
+        7,
+        8,
+        None,
+        10,
+        None,
+        None,
+    ]
+    assert numbers(pa.array(["-121.9", "", "1e3", "n/a"])).to_pylist() == [-121.9, None, 1e3, None]

@@ -5,10 +5,10 @@ A table reader declares its :data:`TABLES`, turns each chunk of a table into the
 it keeps (``prepare``, pure and per chunk, so that a table of any size is read piece by
 piece), joins the prepared tables in :data:`PHASES`, and makes the reader frame of the
 joined rows (``records``). Chunks, prepared tables and joins are Arrow tables, cleaned by
-Arrow's compute functions and joined by its hash join: Python never sees a row.
+Arrow's compute functions and joined by hash lookups: Python never sees a row.
 
 Each phase joins tables that meet on one key. Rows are sent to buckets by a hash of that
-key (:func:`bucket_of`), so a phase runs as one small pandas join per bucket, whatever the
+key (:func:`bucket_of`), so a phase runs as one small join per bucket, whatever the
 tables' size: a row's partners are in the same bucket of every table of the phase. A
 phase's output, bucketed again by the next phase's key, is that phase's :data:`JOINED`
 table. :func:`join_phases` runs the phases on whole tables, which is the same join.
