@@ -157,3 +157,16 @@ def test_rows_of_a_deal_in_different_pieces_share_it_as_in_the_whole_file(tmp_pa
         list(iter_source_frames(str(path), "deals", options, {}, piece_bytes=1 << 30))
     )
     pd.testing.assert_frame_equal(values(out), values(whole))
+
+
+def test_a_utf16_export_reads_as_one_piece_like_its_utf8_form(tmp_path):
+    text = (DATA / "wos" / "savedrecs_tab.txt").read_bytes().decode("utf-8-sig")
+    (tmp_path / "utf16.txt").write_bytes(text.encode("utf-16"))
+    (tmp_path / "utf8.txt").write_bytes(text.encode("utf-8"))
+    got, want = (
+        pd.concat(list(iter_source_frames(str(tmp_path / n), "wos", {}, {}, piece_bytes=300)))
+        for n in ("utf16.txt", "utf8.txt")
+    )
+    pd.testing.assert_frame_equal(
+        values(got.drop(columns="file")), values(want.drop(columns="file"))
+    )

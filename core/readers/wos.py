@@ -842,8 +842,11 @@ def _rows(fields: dict[str, Any], wanted: frozenset[str] | None) -> pd.DataFrame
     return frame
 
 
-def piece_kind(head: bytes, *, file: str) -> str:
+def piece_kind(head: bytes, *, file: str) -> str | None:
     """How an export is cut into pieces (:mod:`core.readers.pieces`): plain text after an
-    ``ER`` line, tab-delimited (never quoted) after any line."""
+    ``ER`` line, tab-delimited (never quoted) after any line; a UTF-16 export (which
+    pieces of bytes would cut inside a character) is read whole."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
     first = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     return "tagged" if first.startswith((b"FN ", b"PT ")) else "tsv"
