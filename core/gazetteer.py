@@ -36,6 +36,11 @@ def _frame(records: list[dict[str, Any]], *, alternates: bool) -> pd.DataFrame:
         "country": [c["countrycode"] for c in records],
         "admin1": [c.get("admin1code") or "" for c in records],
         "population": np.array([c.get("population") or 0 for c in records], dtype=np.int64),
+        # How many names GeoNames knows a place by: main cities have dozens (translations),
+        # districts and suburbs a few.
+        "name_count": np.array(
+            [len(c.get("alternatenames") or ()) for c in records], dtype=np.int64
+        ),
     }
     if alternates:
         columns["alternatenames"] = [tuple(c.get("alternatenames") or ()) for c in records]
@@ -55,7 +60,8 @@ def load_cities(min_population: int = 15000) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``geonameid, name, lat, lon, country, admin1, population``, sorted by
+        Columns ``geonameid, name, lat, lon, country, admin1, population, name_count``
+        (how many alternate names the place has), sorted by
         ``geonameid`` so that every consumer sees the same order.
     """
     return _frame(_geonames_records(min_population), alternates=False)

@@ -61,6 +61,8 @@ class Config:
     rounding_deg: float
     footprint_deg: float
     population_url: str | None
+    names_url: str | None
+    """A CSV of ``cluster_id, name``: names that replace the gazetteer's (``names-url``)."""
     economy_min_share: float
     noise_min_records: int
     top: int
@@ -249,6 +251,7 @@ def load_config(
         rounding_deg=float(settings["rounding-deg"]),
         footprint_deg=float(settings["footprint-deg"]),
         population_url=settings["population-url"],
+        names_url=settings["names-url"],
         economy_min_share=float(settings["economy-min-share"]),
         noise_min_records=int(settings["noise-min-records"]),
         top=int(settings["top"]),

@@ -216,6 +216,27 @@ def _read_or_fail(
         raise InputError(f"input {piece.url}: cannot read: {describe(exc)}") from None
 
 
+def load_cluster_names(url: str, storage_options: Mapping[str, Any]) -> dict[str, str]:
+    """The names a user gives clusters (``names-url``: a CSV of ``cluster_id, name``).
+
+    Raises
+    ------
+    InputError
+        Unreadable file or a bad row; one line.
+    """
+    from core.naming import given_names
+
+    try:
+        with StorageTarget(url, storage_options).open(mode="rt", compression="infer") as fh:
+            table = pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
+    except (ValueError, *storage_errors()) as exc:
+        raise InputError(f"names-url {url}: cannot read: {describe(exc)}") from None
+    try:
+        return given_names(table)
+    except ValueError as exc:
+        raise InputError(f"names-url {url}: {exc}") from None
+
+
 def load_aliases(url: str, storage_options: Mapping[str, Any]) -> pd.DataFrame:
     """The alias table at ``url`` (CSV), checked and resolved against the gazetteer.
 

@@ -7,6 +7,7 @@ the summary's assembly in :mod:`flows.summary`.
 from __future__ import annotations
 
 import importlib
+import logging
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -55,6 +56,8 @@ from flows.config import Config, SourceParams
 from flows.graph import submit, tree_concat, tree_sum
 from flows.summary import check_rejects, geocoding_summary, ranking_summary
 from flows.types import PreviousRun, Ranking, StageLog
+
+log = logging.getLogger("icrank")
 
 
 def aggregate_records(
@@ -173,6 +176,7 @@ def rank_records(
     cities: pd.DataFrame | Callable[[], pd.DataFrame],
     population: Any,
     previous: PreviousRun | None = None,
+    names: Mapping[str, str] | None = None,
     stages: StageLog | None = None,
     progress: bool = False,
 ) -> Ranking:
@@ -192,6 +196,9 @@ def rank_records(
         Population grid on ``footprint-deg`` cells, or a function loading it.
     previous : PreviousRun, optional
         An earlier run for year-over-year changes.
+    names : mapping, optional
+        ``cluster_id`` → name, replacing the names made from the gazetteer
+        (``flows.inputs.load_cluster_names``).
     stages : StageLog, optional
         Collects stage timings.
     progress : bool
@@ -246,11 +253,21 @@ def rank_records(
     with stages("names+economies"):
         mass = score_contributions(members, totals, share_weights)
         named = members.assign(lat=members["ilat"] * r, lon=members["ilon"] * r, mass=mass)
-        names = name_clusters(named, clusters[["lat", "lon"]], cities, footprint_deg=f)
+        made_names = name_clusters(named, clusters[["lat", "lon"]], cities, footprint_deg=f)
         economies = economies_of(
             members, totals, share_weights=share_weights, min_share=config.economy_min_share
         )
-        ranked["name"] = names.reindex(ranked["combined"]).to_numpy()
+        ranked["name"] = made_names.reindex(ranked["combined"]).to_numpy()
+        if names:
+            given = ranked["cluster_id"].map(names)
+            ranked["name"] = given.fillna(ranked["name"])
+            unknown = sorted(set(names) - set(ranked["cluster_id"]))
+            if unknown:
+                warnings_.append(
+                    f"names-url: {len(unknown)} cluster ids match no cluster of this run "
+                    f"(first: {unknown[0]})"
+                )
+                log.warning(warnings_[-1])
         ranked["economies"] = economies.reindex(ranked["combined"]).to_numpy()
         ranked["world_region"] = world_region(ranked["economies"].str.split("/").str[0]).to_numpy()
 

@@ -21,7 +21,13 @@ from core.gazetteer import GAZETTEER_CREDIT, load_cities
 from core.records import NoUsableRecords
 from flows.config import Config
 from flows.errors import ConfigError, InputError
-from flows.inputs import ReadSettings, demo_records, input_fingerprints, read_records
+from flows.inputs import (
+    ReadSettings,
+    demo_records,
+    input_fingerprints,
+    load_cluster_names,
+    read_records,
+)
 from flows.population import open_population_grid
 from flows.publish import (
     check_output,
@@ -230,6 +236,11 @@ def run_ranking(
             plan = plan_inputs(specs, settings, config.storage_options)
     with stages("previous run"):
         earlier = _previous_run(previous, config)
+        names = (
+            load_cluster_names(config.names_url, config.storage_options)
+            if config.names_url
+            else None
+        )
     with (
         contextlib.ExitStack() as stack,
         computing_on(client, scheduler=config.scheduler, workers=config.workers) as active,
@@ -264,6 +275,7 @@ def run_ranking(
                 cities=load_cities,
                 population=population,
                 previous=earlier,
+                names=names,
                 stages=stages,
                 progress=progress,
             )

@@ -12,7 +12,7 @@ import pytest
 from core.gazetteer import GAZETTEER_CREDIT, THRESHOLDS, load_cities, load_places
 from tests.support import km
 
-COLUMNS = ["geonameid", "name", "lat", "lon", "country", "admin1", "population"]
+COLUMNS = ["geonameid", "name", "lat", "lon", "country", "admin1", "population", "name_count"]
 
 #: name, country, approximate centre, smallest population it must have.
 KNOWN_CITIES = [

@@ -100,3 +100,43 @@ def test_every_user_error_kind_has_its_documented_exit_code():
     assert codes == {ConfigError: 2, InputError: 3, OutputError: 4}
     assert ClusterError("x").exit_code == 5
     assert all(issubclass(cls, ValueError) for cls in codes)  # callers catching ValueError
+
+
+@pytest.mark.slow
+def test_names_given_by_cluster_id_replace_the_gazetteers_and_unknown_ids_are_warned(
+    client, tmp_path
+):
+    first = run_ranking(load_config(overrides=DEMO), [], str(tmp_path / "a"), client=client)
+    top = first.ranking.rankings.iloc[0]
+    names = tmp_path / "names.csv"
+    names.write_text(f"cluster_id,name\n{top['cluster_id']},Greater Demo City\nzzzzzzz,Nowhere\n")
+    config = load_config(overrides={**DEMO, "names-url": str(names)})
+    again = run_ranking(config, [], str(tmp_path / "b"), client=client)
+    ranked = again.ranking.rankings.set_index("cluster_id")["name"]
+    assert ranked[top["cluster_id"]] == "Greater Demo City"
+    others = first.ranking.rankings.set_index("cluster_id")["name"].drop(top["cluster_id"])
+    assert ranked.drop(top["cluster_id"]).to_dict() == others.to_dict()
+    assert any("names-url: 1 cluster ids match no cluster" in w for w in again.summary["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("id,name\nu09wn13,Paris\n", "no 'cluster_id' column"),
+        ("cluster_id,name\nu09wn13,\n", "line 2: empty name"),
+        (
+            "cluster_id,name\nu09wn13,Paris\nu09wn13,Lutetia\n",
+            "line 3: cluster_id 'u09wn13' given twice",
+        ),
+    ],
+)
+def test_a_bad_names_file_is_a_one_line_input_error_before_any_cluster(tmp_path, text, needle):
+    (tmp_path / "names.csv").write_text(text)
+    overrides = {
+        **DEMO,
+        "names-url": str(tmp_path / "names.csv"),
+        "dask": {"scheduler": "tcp://127.0.0.1:1"},
+    }
+    with pytest.raises(InputError) as info:
+        run_ranking(load_config(overrides=overrides), [], str(tmp_path / "out"))
+    assert needle in str(info.value) and "\n" not in str(info.value)
