@@ -37,12 +37,16 @@ def district_radius_km(population: np.ndarray) -> np.ndarray:
 
 def _drop_districts(places: pd.DataFrame) -> pd.DataFrame:
     """Places that are no district of a better-known place; ``places`` in the order of
-    :func:`_by_renown`."""
+    :func:`_by_renown`. With a ``state`` column, each kept place's ``states`` also hold
+    those of its districts of the same name: Kansas City, KS beside Kansas City, MO."""
     points = _unit(places["lat"].to_numpy(), places["lon"].to_numpy())
     population = places["population"].to_numpy(np.float64)
     widest = 2.0 * np.sin(district_radius_km(population.max(initial=0.0)) / EARTH_RADIUS_KM / 2)
     tree = cKDTree(points)
     keep = np.ones(len(places), bool)
+    names = places["name"].to_numpy()
+    state = places["state"].to_numpy() if "state" in places else np.full(len(places), "")
+    states = [(s,) for s in state]
     # A kept place removes the lesser-known places close to it; a lower index is better known.
     for i, near in enumerate(tree.query_ball_point(points, widest)):
         if not keep[i]:
@@ -52,8 +56,12 @@ def _drop_districts(places: pd.DataFrame) -> pd.DataFrame:
             continue
         chord = np.linalg.norm(points[later] - points[i], axis=1)
         km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
-        keep[later[km <= district_radius_km(np.maximum(population[i], population[later]))]] = False
-    return places[keep]
+        districts = later[km <= district_radius_km(np.maximum(population[i], population[later]))]
+        keep[districts] = False
+        namesakes = [state[j] for j in districts if names[j] == names[i]]
+        if namesakes:
+            states[i] = (*states[i], *namesakes)
+    return places.assign(states=states)[keep]
 
 
 def _unit(lat_deg: np.ndarray, lon_deg: np.ndarray) -> np.ndarray:
@@ -144,14 +152,14 @@ def name_clusters(
     pandas.Series
         Names indexed like ``centroids``.
     """
-    places = _drop_districts(_by_renown(cities))
-    min_names = SECOND_NAME_MIN_NAMES if "name_count" in cities else 0
+    places = _by_renown(cities)
     if "country" in places and "admin1" in places:
         us = places["country"].astype(str).eq("US").to_numpy()
         state = np.where(us, places["admin1"].astype(str), "")
     else:
         state = np.full(len(places), "")
-    places = places.assign(state=state)
+    places = _drop_districts(places.assign(state=state))
+    min_names = SECOND_NAME_MIN_NAMES if "name_count" in cities else 0
     cells = members[["combined", "cell_lat", "cell_lon"]].drop_duplicates()
     nearby = _in_cells(places, cells, footprint_deg)
     big = nearby[nearby["population"] >= NAMING_MIN_POPULATION]
@@ -170,7 +178,7 @@ def name_clusters(
                 lat, lon = centroids.loc[combined, ["lat", "lon"]]
                 _, idx = nearest_tree.query(_unit(np.array([lat]), np.array([lon])))
                 first = places.iloc[int(idx[0])]
-            names[combined] = with_states([str(first["name"])], [str(first["state"])])
+            names[combined] = with_states([str(first["name"])], list(first["states"]))
             continue
         tree = cKDTree(_unit(found["lat"].to_numpy(), found["lon"].to_numpy()))
         _, nearest = tree.query(_unit(group["lat"].to_numpy(), group["lon"].to_numpy()))
@@ -190,7 +198,7 @@ def name_clusters(
             # Kansas City, MO and Kansas City, KS make "Kansas City, MO–KS".
             if name not in kept:
                 kept.append(name)
-            states.append(str(found["state"].iloc[k]))
+            states.extend(found["states"].iloc[k])
         names[combined] = with_states(kept, states)
     return pd.Series(names, dtype=object).reindex(centroids.index)
 

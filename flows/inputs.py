@@ -216,6 +216,15 @@ def _read_or_fail(
         raise InputError(f"input {piece.url}: cannot read: {describe(exc)}") from None
 
 
+def _small_table(url: str, storage_options: Mapping[str, Any], *, what: str) -> pd.DataFrame:
+    # A CSV a user gives beside the inputs, as text: read once, on the client.
+    try:
+        with StorageTarget(url, storage_options).open(mode="rt", compression="infer") as fh:
+            return pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
+    except (ValueError, *storage_errors()) as exc:
+        raise InputError(f"{what} {url}: cannot read: {describe(exc)}") from None
+
+
 def load_cluster_names(url: str, storage_options: Mapping[str, Any]) -> dict[str, str]:
     """The names a user gives clusters (``names-url``: a CSV of ``cluster_id, name``).
 
@@ -226,11 +235,7 @@ def load_cluster_names(url: str, storage_options: Mapping[str, Any]) -> dict[str
     """
     from core.naming import given_names
 
-    try:
-        with StorageTarget(url, storage_options).open(mode="rt", compression="infer") as fh:
-            table = pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
-    except (ValueError, *storage_errors()) as exc:
-        raise InputError(f"names-url {url}: cannot read: {describe(exc)}") from None
+    table = _small_table(url, storage_options, what="names-url")
     try:
         return given_names(table)
     except ValueError as exc:
@@ -248,11 +253,7 @@ def load_aliases(url: str, storage_options: Mapping[str, Any]) -> pd.DataFrame:
     from core.geocoding import resolve_aliases
     from flows.gazetteer_cache import gazetteer_index
 
-    try:
-        with StorageTarget(url, storage_options).open(mode="rt", compression="infer") as fh:
-            table = pd.read_csv(fh, dtype=str, keep_default_na=False, index_col=False)
-    except (ValueError, *storage_errors()) as exc:
-        raise InputError(f"aliases {url}: cannot read: {describe(exc)}") from None
+    table = _small_table(url, storage_options, what="aliases")
     try:
         return resolve_aliases(table, gazetteer_index())
     except ValueError as exc:

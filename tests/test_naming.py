@@ -177,3 +177,43 @@ def test_a_second_name_must_be_a_place_readers_know():
     assert name_clusters(members, centroids, cities, footprint_deg=0.05).iloc[0] == "Metropolis"
     known = CITIES.assign(name_count=[40, 3, 25, 5])
     assert name_clusters(members, centroids, known, footprint_deg=0.05).iloc[0] == "Metropolis–Twin"
+
+
+@pytest.mark.parametrize(
+    ("places", "gii_name"),
+    [
+        # Activity at the gazetteer points of the cities the GII names, most first.
+        ([("Tokyo", "JP", 5), ("Yokohama", "JP", 2)], "Tokyo–Yokohama"),
+        ([("Osaka", "JP", 5), ("Kobe", "JP", 3), ("Kyoto", "JP", 2)], "Osaka–Kobe–Kyoto"),
+        ([("San Jose", "US", 5), ("San Francisco", "US", 4)], "San Jose–San Francisco, CA"),
+        ([("Kansas City", "US", 5)], "Kansas City, MO–KS"),
+        ([("New York City", "US", 5)], "New York City, NY"),
+        # The GII's "Boston–Cambridge, MA": Cambridge, 5 km away, is Boston's district here.
+        ([("Boston", "US", 5), ("Cambridge", "US", 3)], "Boston, MA"),
+    ],
+)
+def test_names_of_gii_clusters_from_their_cities(places, gii_name):
+    from core.gazetteer import load_cities
+
+    cities = load_cities()
+    rows = []
+    for name, country, mass in places:
+        found = cities[(cities["name"] == name) & (cities["country"] == country)]
+        found = found[found["population"] >= 100_000]
+        assert len(found), name
+        rows += [(r.lat, r.lon, mass) for r in found.itertuples()]
+    lat = [round(r[0], 2) for r in rows]
+    lon = [round(r[1], 2) for r in rows]
+    i, j = cell_index(lat, lon, footprint_deg=0.05)
+    members = pd.DataFrame(
+        {
+            "combined": 0,
+            "lat": lat,
+            "lon": lon,
+            "cell_lat": i,
+            "cell_lon": j,
+            "mass": [float(r[2]) for r in rows],
+        }
+    )
+    centroids = pd.DataFrame({"lat": [lat[0]], "lon": [lon[0]]}, index=[0])
+    assert name_clusters(members, centroids, cities, footprint_deg=0.05).iloc[0] == gii_name

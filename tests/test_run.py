@@ -122,6 +122,7 @@ def test_names_given_by_cluster_id_replace_the_gazetteers_and_unknown_ids_are_wa
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
+        (None, "names.csv: cannot read"),
         ("id,name\nu09wn13,Paris\n", "no 'cluster_id' column"),
         ("cluster_id,name\nu09wn13,\n", "line 2: empty name"),
         (
@@ -131,7 +132,8 @@ def test_names_given_by_cluster_id_replace_the_gazetteers_and_unknown_ids_are_wa
     ],
 )
 def test_a_bad_names_file_is_a_one_line_input_error_before_any_cluster(tmp_path, text, needle):
-    (tmp_path / "names.csv").write_text(text)
+    if text is not None:
+        (tmp_path / "names.csv").write_text(text)
     overrides = {
         **DEMO,
         "names-url": str(tmp_path / "names.csv"),
