@@ -42,21 +42,23 @@ def _drop_districts(places: pd.DataFrame) -> pd.DataFrame:
     points = _unit(places["lat"].to_numpy(), places["lon"].to_numpy())
     population = places["population"].to_numpy(np.float64)
     widest = 2.0 * np.sin(district_radius_km(population.max(initial=0.0)) / EARTH_RADIUS_KM / 2)
-    tree = cKDTree(points)
-    keep = np.ones(len(places), bool)
+    pairs = cKDTree(points).query_pairs(widest, output_type="ndarray")  # i < j: i better known
+    chord = np.linalg.norm(points[pairs[:, 0]] - points[pairs[:, 1]], axis=1)
+    km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
+    radius = district_radius_km(np.maximum(population[pairs[:, 0]], population[pairs[:, 1]]))
+    pairs = pairs[km <= radius]
+    pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
     names = places["name"].to_numpy()
     state = places["state"].to_numpy() if "state" in places else np.full(len(places), "")
     states = [(s,) for s in state]
-    # A kept place removes the lesser-known places close to it; a lower index is better known.
-    for i, near in enumerate(tree.query_ball_point(points, widest)):
+    keep = np.ones(len(places), bool)
+    # In order of renown, a kept place removes the lesser-known places close to it.
+    starts = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]) if len(pairs) else []
+    for first, stop in zip(starts, [*starts[1:], len(pairs)], strict=True):
+        i = pairs[first, 0]
         if not keep[i]:
             continue
-        later = np.array([j for j in near if j > i], dtype=np.int64)
-        if not len(later):
-            continue
-        chord = np.linalg.norm(points[later] - points[i], axis=1)
-        km = 2.0 * EARTH_RADIUS_KM * np.arcsin(np.minimum(chord / 2.0, 1.0))
-        districts = later[km <= district_radius_km(np.maximum(population[i], population[later]))]
+        districts = pairs[first:stop, 1]
         keep[districts] = False
         namesakes = [state[j] for j in districts if names[j] == names[i]]
         if namesakes:
@@ -123,12 +125,14 @@ def name_clusters(
     """Name each cluster after up to ``max_names`` of its main cities.
 
     Candidates are the gazetteer cities of ``NAMING_MIN_POPULATION`` people or more that are
-    no district of a larger city (:func:`district_radius_km`), in or beside the cluster's
-    footprint cells. Every member location is assigned to the nearest candidate; cities
-    are ordered by the activity so assigned and kept while they hold at least
-    ``min_ratio`` of the first one's. A cluster without a candidate takes its largest
-    place that is no district, in or beside its cells, else the one nearest its centroid.
-    US cities add their state codes (``country`` ``US`` and ``admin1`` in ``cities``).
+    no district of a better-known place (:func:`district_radius_km`, renown as the module's
+    comments say), in or beside the cluster's footprint cells. Every member location is
+    assigned to the nearest candidate; cities are ordered by the activity so assigned and
+    kept while they hold at least ``min_ratio`` of the first one's (a second or third city
+    needs ``SECOND_NAME_MIN_NAMES`` names in the gazetteer). A cluster without a candidate
+    takes its largest place that is no district, in or beside its cells, else the one
+    nearest its centroid. US cities add their state codes (``country`` ``US`` and
+    ``admin1`` in ``cities``), a namesake district's too.
 
     Parameters
     ----------
