@@ -15,7 +15,7 @@ import pandas as pd
 from core.overlay import footprint_cells, overlay_clusters
 from core.population import cell_centres
 from core.records import WEIGHT_SCALE, NoUsableRecords
-from core.sources import COUNT_COLUMNS, PER_MILLION_COLUMNS, SHARE_COLUMNS, SOURCES
+from core.sources import COUNT_COLUMNS, PER_MILLION_COLUMNS, RANK_COLUMNS, SHARE_COLUMNS, SOURCES
 from core.tiling import geohash_encode, geohash_to_string
 
 CLUSTER_ID_PRECISION = 7
@@ -33,6 +33,7 @@ RANKING_COLUMNS = [
     *PER_MILLION_COLUMNS.values(),
     "intensity",
     "intensity_rank",
+    *RANK_COLUMNS.values(),
     "lat",
     "lon",
     "previous_rank",
@@ -242,11 +243,22 @@ def measure_clusters(
 
 
 def rank_clusters(clusters: pd.DataFrame) -> pd.DataFrame:
-    """Sort by score (descending), ties by ``cluster_id``, and number ranks from 1."""
+    """Sort by score (descending), ties by ``cluster_id``, and number ranks from 1; each
+    source's rank (``RANK_COLUMNS``) orders the clusters by that source's share alone, the
+    same way, and is missing where the cluster holds none of it."""
     ranked = clusters.sort_values(
         ["score", "cluster_id"], ascending=[False, True], kind="stable"
     ).reset_index()
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1, dtype=np.int64))
+    for source in SOURCES:
+        share = ranked[SHARE_COLUMNS[source]]
+        held = ranked[share > 0]
+        order = held.sort_values(
+            [SHARE_COLUMNS[source], "cluster_id"], ascending=[False, True], kind="stable"
+        )
+        column = pd.Series(pd.NA, index=ranked.index, dtype="Int64")
+        column.loc[order.index] = np.arange(1, len(order) + 1)
+        ranked[RANK_COLUMNS[source]] = column
     return ranked
 
 

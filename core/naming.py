@@ -54,7 +54,7 @@ def _drop_districts(places: pd.DataFrame) -> pd.DataFrame:
     keep = np.ones(len(places), bool)
     # In order of renown, a kept place removes the lesser-known places close to it.
     starts = np.flatnonzero(np.r_[True, pairs[1:, 0] != pairs[:-1, 0]]) if len(pairs) else []
-    for first, stop in zip(starts, [*starts[1:], len(pairs)], strict=True):
+    for first, stop in zip(starts, [*starts[1:], len(pairs)][: len(starts)], strict=True):
         i = pairs[first, 0]
         if not keep[i]:
             continue

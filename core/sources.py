@@ -17,9 +17,9 @@ class Source:
     ----------
     name : str
         The value of the record contract's ``source`` column (also the config key).
-    count_column, share_column, per_million_column : str
+    count_column, share_column, per_million_column, rank_column : str
         Output columns: fractional count, share of the world total, count per million
-        inhabitants.
+        inhabitants, and the cluster's rank by this source's share alone.
     title, plural : str
         What the documents are called in headings ("Patents") and in prose ("patents").
     counted : str
@@ -30,6 +30,7 @@ class Source:
     count_column: str
     share_column: str
     per_million_column: str
+    rank_column: str
     title: str
     plural: str
     counted: str
@@ -53,6 +54,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         count_column="patents",
         share_column="share_patents",
         per_million_column="patents_per_million",
+        rank_column="rank_patents",
         title="Patents",
         plural="patents",
         counted="PCT applications, ",
@@ -62,6 +64,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         count_column="publications",
         share_column="share_publications",
         per_million_column="publications_per_million",
+        rank_column="rank_publications",
         title="Publications",
         plural="publications",
         counted="scientific articles, ",
@@ -71,6 +74,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         count_column="vc_deals",
         share_column="share_vc",
         per_million_column="vc_per_million",
+        rank_column="rank_vc",
         title="VC deals",
         plural="VC deals",
         counted="",
@@ -79,7 +83,8 @@ SOURCE_TABLE: tuple[Source, ...] = (
 
 #: Source names in their fixed order (categories of the ``source`` column).
 SOURCES: tuple[str, ...] = tuple(s.name for s in SOURCE_TABLE)
-#: Output column names of each source's count, share and count per million inhabitants.
+#: Output column names of each source's count, share, count per million inhabitants and rank.
 COUNT_COLUMNS = {s.name: s.count_column for s in SOURCE_TABLE}
 SHARE_COLUMNS = {s.name: s.share_column for s in SOURCE_TABLE}
 PER_MILLION_COLUMNS = {s.name: s.per_million_column for s in SOURCE_TABLE}
+RANK_COLUMNS = {s.name: s.rank_column for s in SOURCE_TABLE}

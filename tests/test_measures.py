@@ -326,22 +326,56 @@ def test_measures_of_no_members_is_an_empty_table(members):
 
 
 def test_rank_orders_by_score_then_cluster_id():
+    shares = {"share_patents": [0.2, 0.5, 0.2, 0.1], "share_publications": [0.3, 0.4, 0.3, 0.0]}
     clusters = pd.DataFrame(
-        {"cluster_id": ["c", "a", "b", "d"], "score": [0.5, 0.9, 0.5, 0.1]},
+        {
+            "cluster_id": ["c", "a", "b", "d"],
+            "score": [0.5, 0.9, 0.5, 0.1],
+            **shares,
+            "share_vc": [0.0, 0.0, 0.0, 0.0],
+        },
         index=pd.Index([0, 1, 2, 3], name="combined"),
     )
     ranked = rank_clusters(clusters)
-    assert list(ranked.columns) == ["rank", "combined", "cluster_id", "score"]
+    assert list(ranked.columns[:4]) == ["rank", "combined", "cluster_id", "score"]
     assert ranked["rank"].tolist() == [1, 2, 3, 4] and ranked["rank"].dtype == np.int64
     # The two 0.5 scores are ordered by id: "b" before "c".
     assert ranked["cluster_id"].tolist() == ["a", "b", "c", "d"]
     assert ranked["combined"].tolist() == [1, 2, 0, 3]
 
 
+def test_each_source_ranks_the_clusters_by_its_share_alone():
+    clusters = pd.DataFrame(
+        {
+            "cluster_id": ["a", "b", "c", "d"],
+            "score": [0.9, 0.6, 0.5, 0.1],
+            "share_patents": [0.1, 0.5, 0.3, 0.1],
+            "share_publications": [0.6, 0.0, 0.2, 0.0],
+            "share_vc": [0.2, 0.1, 0.0, 0.0],
+        }
+    )
+    ranked = rank_clusters(clusters).set_index("cluster_id")
+    # Ties by cluster_id ("a" before "d"); a cluster with none of a source has no rank in it.
+    assert ranked["rank_patents"].tolist() == [3, 1, 2, 4]
+    assert ranked["rank_publications"].tolist() == [1, pd.NA, 2, pd.NA]
+    assert ranked["rank_vc"].tolist() == [1, 2, pd.NA, pd.NA]
+    assert str(ranked["rank_vc"].dtype) == "Int64"
+
+
 def test_rank_of_no_clusters_is_empty():
-    empty = pd.DataFrame({"cluster_id": [], "score": []}).rename_axis("combined")
+    shares = {c: [] for c in ("share_patents", "share_publications", "share_vc")}
+    empty = pd.DataFrame({"cluster_id": [], "score": [], **shares}).rename_axis("combined")
     ranked = rank_clusters(empty)
-    assert ranked.empty and list(ranked.columns) == ["rank", "combined", "cluster_id", "score"]
+    assert ranked.empty and list(ranked.columns) == [
+        "rank",
+        "combined",
+        "cluster_id",
+        "score",
+        *shares,
+        "rank_patents",
+        "rank_publications",
+        "rank_vc",
+    ]
 
 
 # ------------------------------------------------------------------------------------------
