@@ -102,3 +102,25 @@ def test_map_footer_and_title_draw_the_notices_of_flows_report_notices(monkeypat
         (title, [MAP_SYNTHETIC_FOOTER, MAP_CREDIT]),
         ("Innovation cluster ranking", [MAP_CREDIT]),
     ]
+
+
+def test_the_map_frame_fits_the_data_in_the_figures_shape():
+    from flows.report.map import map_extent
+
+    # US record locations: a frame around the contiguous states, twice as wide as high.
+    lat = np.array([47.6, 25.8, 42.4, 34.1, 40.7])
+    lon = np.array([-122.3, -80.2, -71.1, -118.2, -74.0])
+    lon_min, lon_max, lat_min, lat_max = map_extent(lat, lon)
+    assert -135 < lon_min < -122.3 and -71.1 < lon_max < -60
+    assert lat_min < 25.8 and lat_max > 47.6 and lat_min >= -60 and lat_max <= 85
+    assert (lon_max - lon_min) == pytest.approx(2 * (lat_max - lat_min))
+    # One city: a frame of a few degrees around it.
+    lon_min, lon_max, lat_min, lat_max = map_extent(np.array([35.7]), np.array([139.7]))
+    assert lon_min < 139.7 < lon_max and lat_min < 35.7 < lat_max and lon_max - lon_min < 20
+    # Records on every continent, and none at all: the world frame.
+    world = (-180.0, 180.0, -60.0, 85.0)
+    assert map_extent(np.array([60.0, -40.0]), np.array([-150.0, 170.0])) == world
+    assert map_extent(np.array([np.nan]), np.array([np.nan])) == world
+    # Near the frame's edge the frame moves inside it instead of leaving it.
+    lon_min, lon_max, lat_min, lat_max = map_extent(np.array([-55.0]), np.array([179.0]))
+    assert lon_max <= 180 and lat_min >= -60

@@ -29,6 +29,49 @@ _FIGSIZE = (14.0, 7.0)
 _DPI = 150
 _LON_LIMITS = (-180.0, 180.0)
 _LAT_LIMITS = (-60.0, 85.0)
+# Degrees of frame around the data, at least, and the smallest frame (a city's cluster).
+_MARGIN_DEG = 2.0
+_MIN_SPAN_DEG = 8.0
+_TICK_STEPS = (1, 2, 5, 10, 15, 30)
+
+
+def map_extent(lat: np.ndarray, lon: np.ndarray) -> tuple[float, float, float, float]:
+    """The frame of a map of points: ``lon_min, lon_max, lat_min, lat_max``.
+
+    The points' box with a margin (a tenth of its size, at least ``_MARGIN_DEG``), widened
+    to the figure's 2:1 shape (so the equal-aspect map fills it) and kept within the world
+    frame −180…180 × −60…85; no finite point, or points across most of the world, give
+    that world frame.
+    """
+    lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    world = (*_LON_LIMITS, *_LAT_LIMITS)
+    if not ok.any():
+        return world
+    lat, lon = lat[ok], lon[ok]
+    ratio = _FIGSIZE[0] / _FIGSIZE[1]
+    lat_span = max(lat.max() - lat.min(), _MIN_SPAN_DEG / ratio)
+    lon_span = max(lon.max() - lon.min(), _MIN_SPAN_DEG)
+    margin = max(_MARGIN_DEG, 0.1 * max(lat_span, lon_span / ratio))
+    lat_span, lon_span = lat_span + 2 * margin, lon_span + 2 * margin
+    lat_span, lon_span = max(lat_span, lon_span / ratio), max(lon_span, lat_span * ratio)
+    if lon_span >= _LON_LIMITS[1] - _LON_LIMITS[0] or lat_span >= _LAT_LIMITS[1] - _LAT_LIMITS[0]:
+        return world
+    lon_mid, lat_mid = (lon.max() + lon.min()) / 2, (lat.max() + lat.min()) / 2
+
+    def within(mid: float, span: float, limits: tuple[float, float]) -> tuple[float, float]:
+        low = min(max(mid - span / 2, limits[0]), limits[1] - span)
+        return float(low), float(low + span)
+
+    return (*within(lon_mid, lon_span, _LON_LIMITS), *within(lat_mid, lat_span, _LAT_LIMITS))
+
+
+def _ticks(low: float, high: float) -> np.ndarray:
+    # About six grid lines, at round degrees.
+    step = next((s for s in _TICK_STEPS if (high - low) / s <= 7), _TICK_STEPS[-1])
+    return np.arange(np.ceil(low / step) * step, high + 1e-9, step)
+
+
 _BACKGROUND_COLOUR = "#c4c4c4"
 _NOISE_COLOUR = "#1f4fbf"
 # tab20 without its blues (noise is blue) and greys (the background is grey), dark shades first
@@ -186,7 +229,8 @@ def render_map_png(
     """Draw the world map of record locations, noise and clusters as PNG bytes.
 
     There is no basemap: the record locations themselves trace the continents on an
-    equirectangular longitude/latitude frame (−180…180 × −60…85).
+    equirectangular longitude/latitude frame that fits them (:func:`map_extent`; at most
+    −180…180 × −60…85).
 
     Parameters
     ----------
@@ -216,12 +260,15 @@ def render_map_png(
     fig = Figure(figsize=_FIGSIZE, dpi=_DPI, facecolor="white")
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.035, 0.075, 0.955, 0.855))
-    ax.set_xlim(*_LON_LIMITS)
-    ax.set_ylim(*_LAT_LIMITS)
+    lon_min, lon_max, lat_min, lat_max = map_extent(
+        floats(locations, "lat"), floats(locations, "lon")
+    )
+    ax.set_xlim(lon_min, lon_max)
+    ax.set_ylim(lat_min, lat_max)
     ax.set_aspect("equal", adjustable="box")
     ax.set_facecolor("#f6f8fa")
-    ax.set_xticks(np.arange(-180, 181, 30))
-    ax.set_yticks(np.arange(-60, 85, 30))
+    ax.set_xticks(_ticks(lon_min, lon_max))
+    ax.set_yticks(_ticks(lat_min, lat_max))
     ax.tick_params(labelsize=7, color="0.6", labelcolor="0.35")
     ax.xaxis.set_major_formatter(lambda v, _: _degrees(v, "E", "W"))
     ax.yaxis.set_major_formatter(lambda v, _: _degrees(v, "N", "S"))
