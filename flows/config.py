@@ -53,6 +53,15 @@ class GeocodingParams:
 
 
 @dataclass(frozen=True)
+class MethodParams:
+    """The method a run also ranks under, for comparison (``previous-method:``)."""
+
+    label: str
+    sources: dict[str, SourceParams]
+    """The sources it counts, with their parameters (the run's, unless overridden)."""
+
+
+@dataclass(frozen=True)
 class Config:
     """Every parameter of a run, after all overrides. Keys mirror ``defaults.yaml``."""
 
@@ -63,6 +72,10 @@ class Config:
     population_url: str | None
     names_url: str | None
     """A CSV of ``cluster_id, name``: names that replace the gazetteer's (``names-url``)."""
+    previous_method: MethodParams | None
+    """The method of ``rank_previous_method`` and the report's comparison; None: none."""
+    report_tiles: bool
+    """The interactive map loads map tiles (``report: tiles``); False: the page fetches nothing."""
     economy_min_share: float
     noise_min_records: int
     top: int
@@ -117,7 +130,8 @@ def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> None:
         if (
             isinstance(value, Mapping)
             and isinstance(base.get(key), dict)
-            and key != "storage-options"
+            # A method's sources are the ones named, not those merged with the defaults'.
+            and key not in ("storage-options", "previous-method")
         ):
             _merge(base[key], value)
         else:
@@ -195,6 +209,15 @@ def _divides(step: float, whole: float) -> bool:
     return abs(ratio - round(ratio)) < 1e-6 * max(1.0, ratio)
 
 
+def _source_params(p: Mapping[str, Any]) -> SourceParams:
+    return SourceParams(
+        eps_km=float(p["eps-km"]),
+        min_weight=None if p["min-weight"] is None else float(p["min-weight"]),
+        min_share=float(p["min-share"]),
+        share_weight=float(p["share-weight"]),
+    )
+
+
 def load_config(
     config_file: str | None = None,
     *,
@@ -236,15 +259,20 @@ def load_config(
     _merge(settings, env_settings(environ or {}))
     _merge(settings, overrides or {})
     _validate(settings)
-    sources = {
-        name: SourceParams(
-            eps_km=float(p["eps-km"]),
-            min_weight=None if p["min-weight"] is None else float(p["min-weight"]),
-            min_share=float(p["min-share"]),
-            share_weight=float(p["share-weight"]),
+    sources = {s: _source_params(settings["sources"][s]) for s in SOURCES}
+    previous = settings["previous-method"]
+    previous_method = (
+        None
+        if previous is None
+        else MethodParams(
+            label=previous["label"],
+            sources={
+                s: _source_params({**settings["sources"][s], **(previous["sources"][s] or {})})
+                for s in SOURCES
+                if s in previous["sources"]
+            },
         )
-        for name, p in ((s, settings["sources"][s]) for s in SOURCES)
-    }
+    )
     return Config(
         start_year=settings["window"]["start-year"],
         end_year=settings["window"]["end-year"],
@@ -252,6 +280,8 @@ def load_config(
         footprint_deg=float(settings["footprint-deg"]),
         population_url=settings["population-url"],
         names_url=settings["names-url"],
+        previous_method=previous_method,
+        report_tiles=bool(settings["report"]["tiles"]),
         economy_min_share=float(settings["economy-min-share"]),
         noise_min_records=int(settings["noise-min-records"]),
         top=int(settings["top"]),
