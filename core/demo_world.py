@@ -8,6 +8,12 @@ reproducibility, that only borrow where cities are and how large they are.
   :func:`generate_demo_chunk`) draws a synthetic record table of patent inventors,
   publication authors and VC deal locations, one row per person or location, with
   heavy-tailed activity by city and mostly domestic co-inventors.
+* :func:`load_demo_calibration` is the table of public figures (``core/data/
+  demo_calibration.csv``: national PCT filings and publication counts, the GII's published
+  cluster counts, metro VC investment, each with its publisher, title and year) that sets how
+  much of each source the synthetic world puts in each country and in the named hubs. The
+  figures only steer where random records fall: the records, and any ranking made from
+  them, remain SYNTHETIC and are never WIPO's.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import operator
 import threading
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -76,6 +84,11 @@ DEMO_COLUMNS: tuple[str, ...] = (
     "city",
     "state",
     "address",
+    # Profile columns, after the contract's: organisation (applicant, affiliation, startup or
+    # investor; synthetic names), field (IPC symbol or subject; none for deals), deal amount.
+    "organization",
+    "field",
+    "amount",
 )
 
 # Documents per chunk, whatever the scale: bounds the memory of one chunk (~65k rows, a few
@@ -93,12 +106,13 @@ _NEARBY_DECAY_KM = 40.0
 
 @dataclass(frozen=True)
 class _SourceModel:
-    """Tuning of one source; the numbers are plausible shapes, not estimates of anything."""
+    """Tuning of one source; the numbers are plausible shapes, not estimates of anything
+    (the estimates are the calibration table's)."""
 
     prefix: str
     docs: int  # documents at scale 1
     alpha: float  # exponent of population in the city weight
-    country_sigma: float  # log-sd of the source-specific part of country intensity
+    country_sigma: float  # log-sd of the source part of an unlisted country's intensity
     city_sigma: float  # log-sd of the source-specific part of the city factor
     international: float  # share of extra rows placed in a world-drawn city
     same_city: float  # share of extra rows in the first row's city
@@ -118,11 +132,262 @@ _COUNTRY_SIGMA_SHARED = 0.6
 _CITY_SIGMA_SHARED = 0.6
 
 
+# --------------------------------------------------------------------------------------
+# Calibration: public figures that set how much of each source falls in each country and
+# in the named hubs (core/data/demo_calibration.csv, credited row by row).
+# --------------------------------------------------------------------------------------
+
+CALIBRATION_FILE = "demo_calibration.csv"
+# A gazetteer city within this distance of a hub's anchor city belongs to the hub: about
+# the clustering radius (eps-km 13), so the hub's figure stays on its named cities and
+# their districts rather than on outer suburbs that would then name the cluster.
+_HUB_RADIUS_KM = 12.0
+# Part of a country's figure always left outside its hubs, so that a country whose hubs
+# already exhaust its national total still has activity elsewhere.
+_NATIONAL_FLOOR = 0.15
+# Part of the world left to the countries the table does not list, at least.
+_WORLD_FLOOR = 0.05
+# Factor on the log of the lognormal city factor inside hubs (1 elsewhere).
+_HUB_CITY_DAMPING = 0.25
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    """The calibration table as world shares (fractions of each source's world total)."""
+
+    country: dict[str, dict[str, float]]  # source -> ISO code -> share
+    hub_names: tuple[str, ...]
+    hub_countries: tuple[frozenset[str], ...]
+    anchor_lat: np.ndarray  # one entry per anchor city
+    anchor_lon: np.ndarray
+    anchor_hub: np.ndarray  # hub index of each anchor
+    hub_share: dict[str, np.ndarray]  # source -> share per hub (0: no figure)
+    coverage: dict[str, float]  # source -> share of the world the top-100 clusters hold
+
+
+def load_demo_calibration() -> pd.DataFrame:
+    """The public figures that calibrate the SYNTHETIC demo world, one row per figure.
+
+    The figures (national PCT filings and publication counts, the GII 2023 cluster table's
+    PCT and publication counts, metro VC investment, the GII 2025 summary's concentration
+    shares) only decide where the random records of :func:`generate_demo_world` fall; the
+    records themselves stay synthetic, and nothing ranked from them is a WIPO figure.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``level`` (``world``, ``country`` or ``hub``), ``key`` (figure name, ISO
+        code or cluster name), ``source``, ``value``, ``unit``, ``countries`` and
+        ``anchors`` (hubs: ISO codes; ``lat lon`` of the named cities, ``;``-separated),
+        ``anchor_names``, ``publisher``, ``title``, ``year``, ``note``.
+    """
+    return _calibration_table().copy()
+
+
+@lru_cache(maxsize=1)
+def _calibration_table() -> pd.DataFrame:
+    path = resources.files("core").joinpath("data", CALIBRATION_FILE)
+    with path.open("r", encoding="utf-8") as fh:
+        # "NA" is Namibia, not a missing value.
+        table = pd.read_csv(fh, dtype=str, keep_default_na=False)
+    table["value"] = table["value"].astype(np.float64)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _calibration() -> _Calibration:
+    table = _calibration_table()
+    world = table[table["level"] == "world"]
+
+    def figure(key: str, source: str) -> float:
+        return float(
+            world.loc[(world["key"] == key) & (world["source"] == source), "value"].iloc[0]
+        )
+
+    def share(row: pd.Series, total: float) -> float:
+        return row["value"] / 100.0 if row["unit"].startswith("percent") else row["value"] / total
+
+    country: dict[str, dict[str, float]] = {s: {} for s in DEMO_SOURCES}
+    for _, row in table[table["level"] == "country"].iterrows():
+        country[row["source"]][row["key"]] = share(row, figure("total", row["source"]))
+
+    hubs = table[table["level"] == "hub"]
+    names = tuple(dict.fromkeys(hubs["key"]))
+    index = {name: i for i, name in enumerate(names)}
+    # The GII counts deals and the metro table dollars, which concentrate more: scale metro
+    # shares so that the metro top 10 holds what the GII's top 10 clusters hold of deals.
+    vc_factor = figure("top10_share", "vc") / figure("top10_share", "vc_amount")
+    hub_share = {s: np.zeros(len(names)) for s in DEMO_SOURCES}
+    totals = {
+        "patent": figure("total", "patent_clusters"),
+        "publication": figure("total", "publication_clusters"),
+        "vc": figure("total", "vc") / vc_factor,
+    }
+    for _, row in hubs.iterrows():
+        hub_share[row["source"]][index[row["key"]]] = share(row, totals[row["source"]])
+    first = hubs.drop_duplicates("key").set_index("key")
+    lat, lon, owner = [], [], []
+    for name in names:
+        for point in first.loc[name, "anchors"].split(";"):
+            a, b = point.split()
+            lat.append(float(a))
+            lon.append(float(b))
+            owner.append(index[name])
+    return _Calibration(
+        country=country,
+        hub_names=names,
+        hub_countries=tuple(frozenset(first.loc[n, "countries"].split()) for n in names),
+        anchor_lat=np.array(lat),
+        anchor_lon=np.array(lon),
+        anchor_hub=np.array(owner, dtype=np.int64),
+        hub_share=hub_share,
+        coverage={s: figure("top100_share", s) / 100.0 for s in DEMO_SOURCES},
+    )
+
+
+def _unit_xyz(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    phi, lam = np.radians(lat), np.radians(lon)
+    return np.c_[np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)]
+
+
+def _hub_members(cal: _Calibration, xyz: np.ndarray, country: np.ndarray) -> np.ndarray:
+    """Hub index of every city (-1: none): the nearest anchor within the hub radius."""
+    from scipy.spatial import cKDTree
+
+    dist, nearest = cKDTree(_unit_xyz(cal.anchor_lat, cal.anchor_lon)).query(xyz, k=1)
+    hub = np.where(dist * 6371.0088 <= _HUB_RADIUS_KM, cal.anchor_hub[nearest], -1)
+    for h in np.unique(hub[hub >= 0]):
+        # A cross-border hub takes only the economies the GII names for it.
+        foreign = (hub == h) & ~np.isin(country, list(cal.hub_countries[h]))
+        hub[foreign] = -1
+    return hub
+
+
+def _exp_scaled(log_w: np.ndarray) -> np.ndarray:
+    return np.exp(log_w - log_w[np.isfinite(log_w)].max())
+
+
+def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.zeros_like(num, dtype=np.float64), where=den > 0)
+
+
+def _calibrated_weights(
+    source: str,
+    w_city: np.ndarray,
+    w_country: np.ndarray,
+    country_idx: np.ndarray,
+    codes: np.ndarray,
+    hub: np.ndarray,
+    cal: _Calibration,
+) -> np.ndarray:
+    """First-city weights of one source whose expected country and hub shares are the table's.
+
+    ``w_city`` (population^α × lognormal city factor) splits a hub's figure among its
+    cities and a country's remainder among its other cities; countries the table does not
+    list share what the listed ones leave, in proportion to ``w_city`` × ``w_country``.
+    """
+    n_countries = len(codes)
+    share = cal.hub_share[source]
+    in_hub = hub >= 0
+    in_hub[in_hub] = share[hub[in_hub]] > 0
+    w = np.zeros(len(w_city))
+    h = hub[in_hub]
+    per_hub = np.bincount(h, weights=w_city[in_hub], minlength=len(share))
+    w[in_hub] = share[h] * _safe_ratio(w_city[in_hub], per_hub[h])
+
+    hub_part = np.bincount(country_idx, weights=w, minlength=n_countries)
+    national = np.array([cal.country[source].get(c, np.nan) for c in codes])
+    # A country known only by its hubs: the hubs hold the GII's top-100 share of it.
+    total = np.where(np.isfinite(national), national, hub_part / cal.coverage[source])
+    listed = np.isfinite(national) | (hub_part > 0)
+    rest = np.where(listed, np.maximum(total - hub_part, _NATIONAL_FLOOR * total), 0.0)
+
+    free = ~in_hub
+    domestic = free & listed[country_idx]
+    c = country_idx[domestic]
+    per_country = np.bincount(c, weights=w_city[domestic], minlength=n_countries)
+    w[domestic] = rest[c] * _safe_ratio(w_city[domestic], per_country[c])
+
+    abroad = free & ~listed[country_idx]
+    world_rest = max(1.0 - total[listed].sum(), _WORLD_FLOOR)
+    wa = w_city[abroad] * w_country[country_idx[abroad]]
+    w[abroad] = world_rest * _safe_ratio(wa, np.full(len(wa), wa.sum()))
+    return w
+
+
+# --------------------------------------------------------------------------------------
+# Profile columns: organisations, fields and deal amounts (all SYNTHETIC).
+# --------------------------------------------------------------------------------------
+
+# IPC symbols as PATSTAT writes them (subclass, main group right-aligned in four
+# characters, "/", subgroup), one or two per WIPO technology field. The weights: computer
+# technology's 10.2 % and the order of the next four fields, which together make about two
+# fifths of published PCT applications, are WIPO's figures for 2023 (PCT Yearly Review
+# 2024); the rest share what is left evenly.
+PATENT_FIELDS: tuple[tuple[str, float], ...] = (
+    ("G06F  16/00", 10.2),  # computer technology
+    ("H04L  29/06", 5.0),  # digital communication
+    ("H04W  72/04", 4.0),  # digital communication
+    ("H01M  10/05", 8.0),  # electrical machinery, apparatus, energy
+    ("A61B   5/00", 7.0),  # medical technology
+    ("A61K  31/00", 5.5),  # pharmaceuticals
+    ("H01L  21/02", 4.0),  # semiconductors
+    ("H04N  19/00", 4.0),  # audio-visual technology
+    ("H04B   7/06", 4.0),  # telecommunications
+    ("G02B   6/00", 4.0),  # optics
+    ("G01N  33/00", 4.0),  # measurement
+    ("C12N  15/00", 4.0),  # biotechnology
+    ("C07D 401/14", 4.0),  # organic fine chemistry
+    ("B60L  53/00", 4.0),  # transport
+    ("F16H  57/00", 4.0),  # mechanical elements
+    ("E04B   1/00", 4.0),  # civil engineering
+    ("A23L  33/00", 4.0),  # food chemistry
+    ("C22C  38/00", 4.0),  # materials, metallurgy
+    ("G05B  19/00", 4.0),  # control
+    ("G06Q  10/00", 4.0),  # IT methods for management
+)
+# Subject names as OpenAlex's fields; the weights are a plausible shape only.
+PUBLICATION_FIELDS: tuple[tuple[str, float], ...] = (
+    ("Medicine", 20.0),
+    ("Engineering", 10.0),
+    ("Computer Science", 9.0),
+    ("Biochemistry, Genetics and Molecular Biology", 9.0),
+    ("Physics and Astronomy", 7.0),
+    ("Chemistry", 7.0),
+    ("Materials Science", 7.0),
+    ("Agricultural and Biological Sciences", 6.0),
+    ("Environmental Science", 5.0),
+    ("Mathematics", 4.0),
+    ("Neuroscience", 3.0),
+    ("Immunology and Microbiology", 3.0),
+    ("Earth and Planetary Sciences", 3.0),
+    ("Chemical Engineering", 3.0),
+    ("Energy", 2.0),
+    ("Pharmacology, Toxicology and Pharmaceutics", 2.0),
+)
+_FIELDS = {"patent": PATENT_FIELDS, "publication": PUBLICATION_FIELDS}
+# Log-sd of a country's and a city's tilt of each field's weight: places differ in their
+# technology and science mix, neighbours in one country less than countries do.
+_FIELD_SIGMA_COUNTRY = 0.5
+_FIELD_SIGMA_CITY = 0.8
+# Organisations of a city are ranked 1, 2, ...; each next one has this share of what is
+# left (geometric): the first holds about 40 %, so a cluster has a clear leader.
+_ORG_P = 0.4
+# Labels of the synthetic organisation names, never a real organisation's name.
+_ORG_LABELS = {"patent": "Applicant", "publication": "Institute", "vc": "Investor"}
+_VC_COMPANY_LABEL = "Startup"
+# Deal sizes in USD: lognormal, median 3 M, a heavy upper tail (a few rounds of 100 M+).
+_AMOUNT_MEDIAN_USD = 3e6
+_AMOUNT_LOG_SD = 1.8
+
+
 @dataclass(frozen=True)
 class _WorldParams:
     """Per-city quantities shared by every chunk of one (seed, cities) world."""
 
     cdf: dict[str, np.ndarray]  # cumulative first-city weights per source
+    field_cdf: dict[str, np.ndarray]  # (n_cities, fields) cumulative field mix, last = 1
+    org_count: np.ndarray  # organisations per city
     neighbours: np.ndarray  # (n_cities, K) nearby same-country city indices
     neighbour_cdf: np.ndarray  # (n_cities, K) cumulative choice probabilities, last = 1
     sigma_km: np.ndarray  # scatter of sites around each city
@@ -251,21 +516,35 @@ def _build_world_params(
     rng = np.random.default_rng(_seed_sequence(seed, _PARAMS_STREAM, 0))
     shared_country = rng.normal(0.0, _COUNTRY_SIGMA_SHARED, len(codes))
     shared_city = rng.normal(0.0, _CITY_SIGMA_SHARED, n)
+    xyz = _unit_xyz(lat, lon)
+    cal = _calibration()
+    hub = _hub_members(cal, xyz, country)
     cdf = {}
     for source in DEMO_SOURCES:
         m = _MODELS[source]
         log_country = shared_country + rng.normal(0.0, m.country_sigma, len(codes))
         log_city = shared_city + rng.normal(0.0, m.city_sigma, n)
-        log_w = log_country[country_idx] + log_city
         with np.errstate(divide="ignore"):
-            log_w = log_w + m.alpha * np.log(pop)
+            log_pop = m.alpha * np.log(pop)
+        # Inside a hub the city factor is damped: the city the GII names the cluster after
+        # stays its centre rather than a suburb that drew a lucky factor.
+        log_city = np.where(hub >= 0, _HUB_CITY_DAMPING * log_city, log_city)
         # Subtract the max before exp: lognormal tails times pop^alpha overflow otherwise.
-        w = np.exp(log_w - log_w[np.isfinite(log_w)].max())
+        w_city = _exp_scaled(log_pop + log_city)
+        w_country = _exp_scaled(log_country)
+        w = _calibrated_weights(source, w_city, w_country, country_idx, codes, hub, cal)
         cdf[source] = np.cumsum(w)
 
+    field_cdf = {}
+    for source, fields in _FIELDS.items():
+        base = np.log([weight for _, weight in fields])
+        tilt = rng.normal(0.0, _FIELD_SIGMA_COUNTRY, (len(codes), len(fields)))[
+            country_idx
+        ] + rng.normal(0.0, _FIELD_SIGMA_CITY, (n, len(fields)))
+        mix = np.cumsum(np.exp(base + tilt), axis=1)
+        field_cdf[source] = mix / mix[:, -1:]
+
     # Nearby cities on the unit sphere (chord distance ~ arc distance at these scales).
-    phi, lam = np.radians(lat), np.radians(lon)
-    xyz = np.c_[np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)]
     k = min(_NEARBY_K + 1, n)
     dist, nb = cKDTree(xyz).query(xyz, k=k)
     dist, nb = dist.reshape(n, k), nb.reshape(n, k)
@@ -294,6 +573,9 @@ def _build_world_params(
     )
     return _WorldParams(
         cdf=cdf,
+        field_cdf=field_cdf,
+        # A few organisations per city, more in large ones.
+        org_count=np.clip(np.rint(2.0 * np.sqrt(pop / 1e5)), 3, 30).astype(np.int64),
         neighbours=nb,
         neighbour_cdf=neighbour_cdf,
         sigma_km=sigma_km,
@@ -369,6 +651,23 @@ def _source_block(
     lon = np.where(lon >= 180.0, lon - 360.0, lon)
 
     doc_ids = np.array([f"{m.prefix}{i:09d}" for i in range(first, first + n_docs)], dtype=object)
+    first_city = city[starts]
+    if source == "patent":
+        # The applicant files the whole application: every inventor row carries it.
+        leading = np.ones(n_docs, dtype=bool)
+        organization = _organizations(source, first_city, leading, params, rng)[doc]
+    else:
+        # Authors give their own affiliation; a deal's company and investors sit apart.
+        organization = _organizations(source, city, ~extra, params, rng)
+    if source in params.field_cdf:
+        # One field per document, from the mix of its first row's city.
+        field = _fields(source, first_city, params, rng)[doc]
+        amount = np.full(n_rows, np.nan)
+    else:
+        field = np.full(n_rows, None, dtype=object)
+        # A deal's size on each of its rows, as deal tables that list investors give it.
+        size = _AMOUNT_MEDIAN_USD * np.exp(_AMOUNT_LOG_SD * rng.standard_normal(n_docs))
+        amount = np.round(size, -3)[doc]
     return {
         "source": np.full(n_rows, source, dtype=object),
         "doc_id": doc_ids[doc],
@@ -381,7 +680,46 @@ def _source_block(
         # GeoNames' numeric codes are no state anyone writes ("40" is Tokyo to GeoNames,
         # Fukuoka in ISO 3166-2), so records leave it out.
         "state": np.where(params.country[city] == "US", params.admin1[city], None),
+        "organization": organization,
+        "field": field,
+        "amount": amount,
     }
+
+
+def _organizations(
+    source: str,
+    city: np.ndarray,
+    leading: np.ndarray,
+    params: _WorldParams,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """SYNTHETIC organisation names, e.g. ``"Applicant 2, Shenzhen CN (synthetic)"``.
+
+    A city's organisations are numbered 1, 2, ... with geometric shares (the first the
+    largest). ``leading`` marks a deal's first row, its company; its other rows are
+    investors.
+    """
+    rank = np.minimum(rng.geometric(_ORG_P, len(city)), params.org_count[city])
+    label_code = (leading if source == "vc" else np.zeros(len(city), dtype=bool)).astype(np.int64)
+    # Format each distinct organisation once: names repeat across many rows.
+    code = (city * 64 + rank) * 2 + label_code
+    unique, inverse = np.unique(code, return_inverse=True)
+    names = np.empty(len(unique), dtype=object)
+    for i, c in enumerate(unique.tolist()):
+        company, c = c & 1, c >> 1
+        where, k = divmod(c, 64)
+        label = _VC_COMPANY_LABEL if company else _ORG_LABELS[source]
+        names[i] = f"{label} {k}, {params.name[where]} {params.country[where]} (synthetic)"
+    return names[inverse.reshape(-1)]
+
+
+def _fields(
+    source: str, city: np.ndarray, params: _WorldParams, rng: np.random.Generator
+) -> np.ndarray:
+    cdf = params.field_cdf[source][city]
+    pick = (rng.random(len(city))[:, None] > cdf).sum(axis=1)
+    names = np.array([name for name, _ in _FIELDS[source]], dtype=object)
+    return names[np.minimum(pick, len(names) - 1)]
 
 
 def _chunk_source_ranges(scale: float, chunk: int) -> dict[str, tuple[int, int]]:
@@ -413,10 +751,17 @@ def generate_demo_chunk(
 
     The records are synthetic: random draws that borrow real GeoNames city coordinates and
     populations; they are never WIPO figures. A document's first row lies in a city drawn
-    with probability ∝ population^α × country intensity × city factor (lognormal, per
-    source, shared by all chunks); further rows (co-inventors, co-authors, deal partners)
-    are mostly in the same or a nearby same-country city, some in a city drawn from the
-    whole world. Points scatter around the city centre by a few km (more for large cities).
+    with a weight calibrated to public figures (:func:`load_demo_calibration`): each
+    source's expected share of a named hub (e.g. Tokyo–Yokohama) and of a listed country is
+    the table's, split among cities ∝ population^α × a lognormal city factor; unlisted
+    countries share the rest, with a lognormal country intensity too (all per source,
+    shared by all chunks). Further rows (co-inventors, co-authors, deal partners) are mostly
+    in the same or a nearby same-country city, some in a city drawn from the whole world.
+    Points scatter around the city centre by a few km (more for large cities). Profile
+    columns: a synthetic organisation per row (a patent's applicant for all its rows; a
+    few organisations per city with geometric shares), a field per patent (IPC symbol in
+    PATSTAT's written form) or article (OpenAlex-style subject), from its first city's
+    mix, and a lognormal deal size in USD on every row of a deal.
 
     Chunks are independent: chunk ``c`` uses its own generator seeded from ``(seed, c)``,
     so ``dd.from_map(functools.partial(generate_demo_chunk, cities),
@@ -438,10 +783,12 @@ def generate_demo_chunk(
     Returns
     -------
     pandas.DataFrame
-        One row per inventor / author / deal location, columns ``source, doc_id, year, lat,
-        lon, country, city, state, address``: ``year`` int64, ``lat``/``lon`` float64
-        degrees, the others ``object`` (``address`` all ``None``). All rows of a document
-        (``source``, ``doc_id``) share its year.
+        One row per inventor / author / deal location, columns :data:`DEMO_COLUMNS`
+        (``source, doc_id, year, lat, lon, country, city, state, address, organization,
+        field, amount``): ``year`` int64, ``lat``/``lon`` float64 degrees, ``amount``
+        float64 USD (deals only, NaN otherwise), the others ``object`` (``address`` ``None``
+        but for the text-only rows, ``field`` ``None`` for deals). All rows of a document
+        (``source``, ``doc_id``) share its year, and its field.
 
     Raises
     ------
@@ -470,13 +817,15 @@ def _chunk_frame(params: _WorldParams, chunk: int, scale: float, seed: int) -> p
     n_rows = sum(len(b["year"]) for b in blocks)
     # Explicit Series dtypes: pandas >= 3 would otherwise infer `str` for object arrays of
     # strings, costing a conversion and making dtypes depend on the pandas version.
+    floats = ("lat", "lon", "amount")
     columns = {
         col: pd.Series(
             np.concatenate([b[col] for b in blocks]),
-            dtype=np.float64 if col in ("lat", "lon") else np.int64 if col == "year" else object,
+            dtype=np.float64 if col in floats else np.int64 if col == "year" else object,
             copy=False,
         )
-        for col in DEMO_COLUMNS[:-1]
+        for col in DEMO_COLUMNS
+        if col != "address"
     }
     columns["address"] = pd.Series(np.full(n_rows, None, dtype=object), dtype=object, copy=False)
     frame = pd.DataFrame(columns, columns=list(DEMO_COLUMNS), copy=False)

@@ -88,3 +88,17 @@ def hash_strings(
     out_b = np.empty(len(array), np.uint64)
     _hash_buffers(offsets, data, np.asarray(salt, dtype=np.uint64), out_a, out_b)
     return out_a, out_b
+
+
+def name_keys(values: pd.Series) -> np.ndarray:
+    """One int64 key per name, equal for spellings that differ only in case and spacing;
+    0 for a missing or blank name.
+
+    Organisation names and subjects are written by hand ("Univ. of Tokyo ", "UNIV. OF
+    TOKYO"); only case and spacing are folded, since anything more would merge different
+    organisations. Two names share a key with probability about n² / 2⁶⁵.
+    """
+    text = pa.array(values.astype("str").fillna("") if len(values) else [], type=pa.large_string())
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(pc.replace_substring_regex(text, r"\s+", " ")))
+    key = hash_strings(text, np.zeros(len(text), np.uint64))[0].view(np.int64)
+    return np.where(pc.utf8_length(text).to_numpy(zero_copy_only=False) > 0, key, 0)

@@ -14,6 +14,7 @@ import pandas as pd
 
 from core.overlay import footprint_cells, overlay_clusters
 from core.population import cell_centres
+from core.profiles import PROFILE_COLUMNS
 from core.records import WEIGHT_SCALE, NoUsableRecords
 from core.sources import COUNT_COLUMNS, PER_MILLION_COLUMNS, RANK_COLUMNS, SHARE_COLUMNS, SOURCES
 from core.tiling import geohash_encode, geohash_to_string
@@ -34,6 +35,8 @@ RANKING_COLUMNS = [
     "intensity",
     "intensity_rank",
     *RANK_COLUMNS.values(),
+    "rank_previous_method",
+    *PROFILE_COLUMNS,
     "lat",
     "lon",
     "previous_rank",

@@ -13,12 +13,24 @@ import numpy as np
 import pandas as pd
 
 from core.geocoding import METHODS
-from core.hashing import hash_text
+from core.hashing import hash_text, name_keys
 from core.sources import SOURCES
 
 REQUIRED_COLUMNS = ("source", "doc_id", "year")
 # Without lat/lon a row is geocoded from country, city, state and address.
-OPTIONAL_COLUMNS = ("lat", "lon", "country", "city", "state", "address", "weight")
+OPTIONAL_COLUMNS = (
+    "lat",
+    "lon",
+    "country",
+    "city",
+    "state",
+    "address",
+    "weight",
+    # Profiles only (core.profiles): applicant or affiliation, IPC code or subject, deal size.
+    "organization",
+    "field",
+    "amount",
+)
 # 2**24 units per document: 6e-8 resolution, and 10M full documents sum to 1.7e14, far
 # below 2**53, so the clustering kernel's float sums of these integers stay exact.
 WEIGHT_SCALE = 1 << 24
@@ -66,12 +78,17 @@ CHECKED_COLUMNS = {
     "state": "object",
     "address": "object",
     "weight": "float64",
+    "organization": "object",
+    "field": "object",
+    "amount": "float64",
     "geocode_method": METHOD_DTYPE,
     "geocode_score": "float64",
     "export": "int64",
 }
 LOCATION_KEYS = ["source", "year", "ilat", "ilon", "country"]
 STAT_KEYS = ["source", "year"]
+#: Integer sums of :func:`aggregate_locations` per location and year.
+LOCATION_SUMS = ("w", "rows", "intl", "amount")
 # Two-letter codes packed as 1 + 26·first + second letter; 0 = not a two-letter code.
 N_COUNTRY_CODES = 1 + 26 * 26
 YEAR_SPAN = YEAR_RANGE[1] - YEAR_RANGE[0] + 1
@@ -454,6 +471,10 @@ def validate_records(
             "state": optional("state"),
             "address": optional("address"),
             "weight": weight,
+            "organization": optional("organization"),
+            "field": optional("field"),
+            # A size that is no number is no size: the row still counts, the deal has no amount.
+            "amount": _numbers(raw, "amount", n),
             "geocode_method": pd.Categorical.from_codes(method, dtype=METHOD_DTYPE),
             "geocode_score": score,
             # 0: a record table; else the source export (file) the row was read from.
@@ -480,6 +501,8 @@ def rejected_rows(checked: pd.DataFrame) -> pd.DataFrame:
         "city",
         "state",
         "address",
+        "organization",
+        "field",
         "geocode_method",
     ]
     return bad.assign(**{c: bad[c].astype("str") for c in text})
@@ -589,7 +612,10 @@ def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
     pandas.DataFrame
         All numeric: ``doc_a``, ``doc_b`` (128-bit key of (source,
         doc_id), see :mod:`core.hashing`), ``year``, ``loc`` (:func:`pack_locations`),
-        ``weight``, ``valid``, ``export``.
+        ``weight``, ``valid``, ``export``, and for profiles ``org`` (key of the
+        organisation's name, :func:`core.hashing.name_keys`), ``fld`` (a patent's WIPO
+        technology field 1–35, :func:`core.technology.technology_fields`; another source's
+        subject key) and ``amount``; 0 (NaN for amounts) where a row gives none.
     """
     source_code = checked["source"].cat.codes.to_numpy(np.int64)
     keep = (source_code >= 0) & (checked["doc_id"] != "").to_numpy()
@@ -615,8 +641,22 @@ def keyed_rows(checked: pd.DataFrame, *, rounding_deg: float) -> pd.DataFrame:
             "weight": column("weight").astype(np.float64),
             "valid": (checked["reason"].cat.codes.to_numpy() == 0)[keep],
             "export": column("export").astype(np.int64),
+            "org": name_keys(checked["organization"][keep]),
+            "fld": _field_keys(checked["field"][keep], source_code),
+            "amount": column("amount").astype(np.float64),
         }
     )
+
+
+def _field_keys(field: pd.Series, source_code: np.ndarray) -> np.ndarray:
+    """Patents' IPC codes as WIPO technology fields (1–35); other sources' subjects keyed."""
+    keys = name_keys(field)
+    patent = (source_code == SOURCES.index("patent")) & (keys != 0)
+    if patent.any():
+        from core.technology import technology_fields
+
+        keys[patent] = technology_fields(field[patent].to_numpy(dtype=object)).astype(np.int64)
+    return keys
 
 
 def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.DataFrame:
@@ -635,10 +675,13 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
         ``rows`` with ``w`` (int64: ``weight × scale`` where a weight was given, else
         ``scale / rows of the document``, rounded), ``year`` replaced by the document's year
         (earliest valid year on its rows; ``NO_YEAR`` if none), ``doc_first`` (the
-        document's first row here), ``doc_kept`` (the document has a usable row) and
+        document's first row here), ``doc_kept`` (the document has a usable row),
         ``duplicate``: the row belongs to a second export of a document read from a source
         format (``export`` > 0: the same UT, EID, work id or deal in two overlapping exports),
-        so the document counts once, from its first export.
+        so the document counts once, from its first export; ``intl``: the document has
+        usable rows in more than one economy (international co-operation); ``amount_part``:
+        the row's part of its document's amount (the largest on its rows, shared like the
+        count), in whole units (int64, so that sums are exact).
     """
     if rows.empty:
         return rows.assign(
@@ -647,6 +690,8 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
             doc_kept=np.zeros(0, bool),
             duplicate=np.zeros(0, bool),
             doc_duplicate=np.zeros(0, bool),
+            intl=np.zeros(0, bool),
+            amount_part=np.zeros(0, np.int64),
         )
     # Sort by document so each one is a run: run-length sums beat hash groupbys here.
     doc_a, doc_b = rows["doc_a"].to_numpy(), rows["doc_b"].to_numpy()
@@ -678,8 +723,18 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
     doc_duplicate = np.add.reduceat(duplicate[order].astype(np.int64), starts) > 0
     weight = rows["weight"].to_numpy()
     w = np.where(np.isnan(weight), scale / np.maximum(n_rows[doc], 1), weight * scale)
+    w = np.where(duplicate, 0, np.rint(w).astype(np.int64))
+    # Economies of a document's usable rows: international when the smallest and the
+    # largest country code differ.
+    country = np.where(valid, rows["loc"].to_numpy() % N_COUNTRY_CODES, -1)[order]
+    high = np.maximum.reduceat(country, starts)
+    low = np.minimum.reduceat(np.where(country < 0, N_COUNTRY_CODES, country), starts)
+    given = rows["amount"].to_numpy(np.float64) if "amount" in rows else np.full(len(rows), np.nan)
+    amount = np.fmax.reduceat(given[order], starts)[doc]
+    with np.errstate(invalid="ignore"):
+        amount_part = np.where(np.isfinite(amount), np.rint(amount * (w / scale)), 0)
     return rows.assign(
-        w=np.where(duplicate, 0, np.rint(w).astype(np.int64)),
+        w=w,
         year=doc_year.astype(np.int32),
         valid=valid,
         doc_first=first,
@@ -687,6 +742,8 @@ def fractional_weights(rows: pd.DataFrame, *, scale: int = WEIGHT_SCALE) -> pd.D
         # Rejected rows of a second export stay rejects; the usable ones are duplicates.
         duplicate=duplicate & usable,
         doc_duplicate=doc_duplicate[doc],
+        intl=(high > low)[doc],
+        amount_part=amount_part.astype(np.int64),
     )
 
 
@@ -701,23 +758,28 @@ def aggregate_locations(rows: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``loc``, ``year``, ``w`` (int64 fixed-point weight) and ``rows`` (int64 count).
+        ``key`` (``loc × YEAR_SPAN + year offset``), ``w`` (int64 fixed-point weight),
+        ``rows`` (int64 count), ``intl`` (the weight of internationally co-operating
+        documents) and ``amount`` (int64 sum of amount parts).
     """
     kept = rows["valid"].to_numpy() & (rows["year"].to_numpy() != NO_YEAR)
     key = rows["loc"].to_numpy()[kept] * YEAR_SPAN + (
         rows["year"].to_numpy(np.int64)[kept] - YEAR_RANGE[0]
     )
     if not len(key):
-        return pd.DataFrame({"key": key, "w": key, "rows": key})
+        return pd.DataFrame({"key": key, "w": key, "rows": key, "intl": key, "amount": key})
     # Sort-based sums in int64: exact for any weight, unlike a float bincount.
     order = np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    w = rows["w"].to_numpy()[kept]
     return pd.DataFrame(
         {
             "key": key[starts],
-            "w": np.add.reduceat(rows["w"].to_numpy()[kept][order], starts),
+            "w": np.add.reduceat(w[order], starts),
             "rows": np.diff(np.r_[starts, len(key)]).astype(np.int64),
+            "intl": np.add.reduceat(np.where(rows["intl"].to_numpy()[kept], w, 0)[order], starts),
+            "amount": np.add.reduceat(rows["amount_part"].to_numpy()[kept][order], starts),
         }
     )
 
@@ -750,7 +812,8 @@ def window_locations(
     Returns
     -------
     pandas.DataFrame
-        ``source, ilat, ilon, country, w, rows``, sorted by (source, ilat, ilon, country),
+        ``source, ilat, ilon, country`` and the sums ``LOCATION_SUMS`` (``w, rows, intl,
+        amount``), sorted by (source, ilat, ilon, country),
         with integer keys ``site`` (one per source and location) and ``place`` (one per
         location, all sources together).
     """
@@ -761,8 +824,7 @@ def window_locations(
         pd.DataFrame(
             {
                 "loc": loc[inside],
-                "w": locations["w"].to_numpy(np.int64)[inside],
-                "rows": locations["rows"].to_numpy(np.int64)[inside],
+                **{c: locations[c].to_numpy(np.int64)[inside] for c in LOCATION_SUMS},
             }
         )
         .groupby("loc", sort=True)
@@ -774,8 +836,7 @@ def window_locations(
     _, n_lat, n_lon = _grid(rounding_deg)
     site = loc // N_COUNTRY_CODES
     return keys.assign(
-        w=summed["w"].to_numpy(np.int64),
-        rows=summed["rows"].to_numpy(np.int64),
+        **{c: summed[c].to_numpy(np.int64) for c in LOCATION_SUMS},
         site=site,
         place=site % (n_lat * n_lon),
     )

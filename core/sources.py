@@ -31,6 +31,7 @@ class Source:
     share_column: str
     per_million_column: str
     rank_column: str
+    growth_column: str
     title: str
     plural: str
     counted: str
@@ -55,6 +56,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         share_column="share_patents",
         per_million_column="patents_per_million",
         rank_column="rank_patents",
+        growth_column="growth_patents",
         title="Patents",
         plural="patents",
         counted="PCT applications, ",
@@ -65,6 +67,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         share_column="share_publications",
         per_million_column="publications_per_million",
         rank_column="rank_publications",
+        growth_column="growth_publications",
         title="Publications",
         plural="publications",
         counted="scientific articles, ",
@@ -75,6 +78,7 @@ SOURCE_TABLE: tuple[Source, ...] = (
         share_column="share_vc",
         per_million_column="vc_per_million",
         rank_column="rank_vc",
+        growth_column="growth_vc",
         title="VC deals",
         plural="VC deals",
         counted="",
@@ -88,3 +92,4 @@ COUNT_COLUMNS = {s.name: s.count_column for s in SOURCE_TABLE}
 SHARE_COLUMNS = {s.name: s.share_column for s in SOURCE_TABLE}
 PER_MILLION_COLUMNS = {s.name: s.per_million_column for s in SOURCE_TABLE}
 RANK_COLUMNS = {s.name: s.rank_column for s in SOURCE_TABLE}
+GROWTH_COLUMNS = {s.name: s.growth_column for s in SOURCE_TABLE}

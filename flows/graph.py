@@ -13,9 +13,9 @@ from dask.base import tokenize
 from dask.delayed import Delayed, delayed
 
 
-def _sum_frames(parts: list[pd.DataFrame], *, by: list[str]) -> pd.DataFrame:
+def _sum_frames(parts: list[pd.DataFrame], *, by: list[str], how: str = "sum") -> pd.DataFrame:
     frame = pd.concat(parts, ignore_index=True)
-    return frame.groupby(by, sort=False, observed=True).sum().reset_index()
+    return frame.groupby(by, sort=False, observed=True).agg(how).reset_index()
 
 
 def _concat_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
@@ -34,13 +34,20 @@ def _split_by_key(frame: pd.DataFrame, *, column: str, buckets: int) -> list[pd.
 
 
 def tree_sum(
-    frame: dd.DataFrame, *, by: list[str], name: str, split_every: int = 8, buckets: int = 1
+    frame: dd.DataFrame,
+    *,
+    by: list[str],
+    name: str,
+    split_every: int = 8,
+    buckets: int = 1,
+    how: str = "sum",
 ) -> Delayed:
     """Sum already-aggregated partitions by key in trees of small tasks.
 
     A plain ``groupby().sum()`` would group each partition once more before combining.
     With ``buckets > 1`` the integer key ``by[0]`` is split into that many independent
-    trees, so the last, largest sums run in parallel.
+    trees, so the last, largest sums run in parallel. ``how`` names another associative
+    reduction (``"min"``) to use instead of the sum.
     """
     # Unoptimised, so that partitions shared with other outputs keep their keys and are
     # computed once per run, not fused into each output separately.
@@ -66,6 +73,7 @@ def tree_sum(
                 delayed(_sum_frames)(
                     parts[i : i + split_every],
                     by=by,
+                    how=how,
                     dask_key_name=f"{name}-{b}-{level}-{i}-{tokenize(parts[i : i + split_every])}",
                 )
                 for i in range(0, len(parts), split_every)

@@ -79,6 +79,8 @@ def render_outputs(
     return {
         "rankings.parquet": table_bytes(ranking.rankings, "rankings.parquet"),
         "rankings.csv": table_bytes(ranking.rankings, "rankings.csv"),
+        "profiles.parquet": table_bytes(ranking.profiles, "profiles.parquet"),
+        "profiles.csv": table_bytes(ranking.profiles, "profiles.csv"),
         "clusters.geojson": dumps_geojson(geojson),
         "footprints.parquet": table_bytes(ranking.footprints, "footprints.parquet"),
         "noise.parquet": table_bytes(ranking.noise, "noise.parquet"),

@@ -36,6 +36,14 @@ from core.measures import (
 from core.naming import name_clusters
 from core.overlay import rank_changes
 from core.population import footprint_population
+from core.profiles import (
+    PROFILE_TABLE_COLUMNS,
+    cluster_items,
+    cluster_profiles,
+    growth_rates,
+    profile_names,
+    profile_sums,
+)
 from core.records import (
     STAT_KEYS,
     WEIGHT_SCALE,
@@ -52,7 +60,7 @@ from core.records import (
 )
 from core.regions import world_region
 from core.sources import SOURCES
-from flows.config import Config, SourceParams
+from flows.config import Config, MethodParams, SourceParams
 from flows.graph import submit, tree_concat, tree_sum
 from flows.summary import check_rejects, geocoding_summary, ranking_summary
 from flows.types import PreviousRun, Ranking, StageLog
@@ -60,11 +68,10 @@ from flows.types import PreviousRun, Ranking, StageLog
 log = logging.getLogger("icrank")
 
 
-def aggregate_records(
-    checked: dd.DataFrame, *, rounding_deg: float
-) -> tuple[Delayed, Delayed, Delayed, Delayed, Delayed]:
+def aggregate_records(checked: dd.DataFrame, *, rounding_deg: float) -> tuple[Delayed, ...]:
     """Stages *fractional weights* and *rounding*: lazy rejects, locations, statistics,
-    geocoding counts and the place strings the geocoder could not settle.
+    geocoding counts, the place strings the geocoder could not settle, and the profiles'
+    sums per location and organisation or field with the names of those.
 
     Rows are shuffled by document so that each partition holds whole documents; weights
     are then split per document and summed per (source, year, location, country). Only
@@ -101,7 +108,19 @@ def aggregate_records(
         by=["method", "text"],
         name="icrank-sum-place-strings",
     )
-    return rejects, locations, stats, geocoded, strings
+    profiles = tree_sum(
+        weighted.map_partitions(profile_sums, meta=profile_sums(weighted._meta)),
+        by=["key", "kind", "item"],
+        name="icrank-sum-profiles",
+        buckets=4,
+    )
+    names = tree_sum(
+        checked.map_partitions(profile_names, meta=profile_names(checked._meta)),
+        by=["kind", "item"],
+        name="icrank-profile-names",
+        how="min",
+    )
+    return rejects, locations, stats, geocoded, strings, profiles, names
 
 
 def cluster_sources(
@@ -119,16 +138,17 @@ def cluster_sources(
     Returns
     -------
     labels : pandas.DataFrame
-        ``site, label`` of every source's locations (-1: noise).
+        ``source, site, label`` of the locations of every source in ``sources`` (-1: noise).
     info : dict
         Per source: ``eps_km``, ``min_weight`` (documents), ``locations``, ``clusters``.
     """
     from core.estimator import GeoDBSCAN, fit_together
 
-    points = {s: source_points(located, s) for s in SOURCES}
-    min_weight = {s: sources[s].min_weight_for(float(totals[s]) / WEIGHT_SCALE) for s in SOURCES}
+    clustered = [s for s in SOURCES if s in sources]
+    points = {s: source_points(located, s) for s in clustered}
+    min_weight = {s: sources[s].min_weight_for(float(totals[s]) / WEIGHT_SCALE) for s in clustered}
     # A source without locations has no threshold to speak of (its world total is 0).
-    present = [s for s in SOURCES if len(points[s])]
+    present = [s for s in clustered if len(points[s])]
     models = {
         s: GeoDBSCAN(eps_km=sources[s].eps_km, min_samples=min_weight[s] * WEIGHT_SCALE)
         for s in present
@@ -149,11 +169,12 @@ def cluster_sources(
         [
             pd.DataFrame(
                 {
+                    "source": s,
                     "site": points[s]["site"].to_numpy(np.int64),
                     "label": models[s].labels_ if s in models else np.zeros(0, np.int64),
                 }
             )
-            for s in SOURCES
+            for s in clustered
         ],
         ignore_index=True,
     )
@@ -164,9 +185,80 @@ def cluster_sources(
             "locations": len(points[s]),
             "clusters": models[s].n_clusters_ if s in models else 0,
         }
-        for s in SOURCES
+        for s in clustered
     }
     return labels.astype({"label": np.int64}), info
+
+
+def rank_previous_method(
+    located: pd.DataFrame,
+    labels: pd.DataFrame,
+    totals: pd.Series,
+    ranked: pd.DataFrame,
+    footprints: pd.DataFrame,
+    method: MethodParams,
+    sources: Mapping[str, SourceParams],
+    *,
+    rounding_deg: float,
+    footprint_deg: float,
+) -> tuple[pd.Series, dict[str, Any]]:
+    """Stage *previous method*: rank the clusters as ``method`` would, and match them.
+
+    The method's sources are clustered again only where its parameters differ from this
+    run's (a source's clusters do not depend on the other sources); then they are merged,
+    scored with the method's share weights and ranked on their own, and each of this run's
+    clusters takes the rank of the method's cluster its footprint overlaps most, as
+    WIPO's comparison table does.
+
+    Returns
+    -------
+    rank : pandas.Series
+        Nullable ``rank_previous_method`` per row of ``ranked``; missing where no cluster
+        of the method overlaps.
+    info : dict
+        ``label``, ``sources``, ``clusters`` (of the method), ``matched`` (this run's
+        clusters with a rank under it) and ``reclustered`` (sources clustered again).
+    """
+    total = {s: float(totals[s]) / WEIGHT_SCALE for s in method.sources}
+    reclustered = {
+        s: p
+        for s, p in method.sources.items()
+        if (p.eps_km, p.min_weight_for(total[s]))
+        != (sources[s].eps_km, sources[s].min_weight_for(total[s]))
+    }
+    kept = labels[labels["source"].isin([s for s in method.sources if s not in reclustered])]
+    parts = [kept]
+    if reclustered:
+        parts.append(cluster_sources(located, totals, reclustered, rounding_deg=rounding_deg)[0])
+    method_labels = pd.concat(parts, ignore_index=True).sort_values("site", ignore_index=True)
+    members = cluster_members(
+        located, method_labels, rounding_deg=rounding_deg, footprint_deg=footprint_deg
+    )
+    share_weights = {
+        s: method.sources[s].share_weight if s in method.sources else 0.0 for s in SOURCES
+    }
+    clusters = measure_clusters(
+        members,
+        totals,
+        share_weights=share_weights,
+        rounding_deg=rounding_deg,
+        footprint_deg=footprint_deg,
+    )
+    method_ranked = rank_clusters(clusters)
+    ids = clusters["cluster_id"]
+    cells = members.assign(cluster_id=ids.reindex(members["combined"]).to_numpy())[
+        ["cluster_id", "cell_lat", "cell_lon"]
+    ].drop_duplicates()
+    matched = rank_changes(ranked, footprints, method_ranked, cells, top=len(ranked))
+    rank = matched["previous_rank"].astype("Int64")
+    info = {
+        "label": method.label,
+        "sources": [s for s in SOURCES if s in method.sources],
+        "clusters": len(method_ranked),
+        "matched": int(rank.notna().sum()),
+        "reclustered": sorted(reclustered),
+    }
+    return rank, info
 
 
 def rank_records(
@@ -215,7 +307,7 @@ def rank_records(
         cities = cities() if callable(cities) else cities
         population = population() if callable(population) else population
         importlib.import_module("core.estimator")
-        rejects, locations, stats, geocoded, strings = wait(progress)
+        rejects, locations, stats, geocoded, strings, profile_parts, profile_names_ = wait(progress)
         stats = sorted_stats(stats)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
         warnings_ = check_rejects(rejects, stats, warn_share=config.warn_rejected_share)
@@ -271,6 +363,29 @@ def rank_records(
         ranked["economies"] = economies.reindex(ranked["combined"]).to_numpy()
         ranked["world_region"] = world_region(ranked["economies"].str.split("/").str[0]).to_numpy()
 
+    with stages("profiles"):
+        from core.technology import TECHNOLOGY_FIELDS
+
+        window = {"start_year": start, "end_year": end}
+        items = cluster_items(
+            profile_parts,
+            profile_names_,
+            members,
+            **window,
+            rounding_deg=r,
+            field_names=TECHNOLOGY_FIELDS,
+        )
+        growth = growth_rates(locations, members, **window)
+        profile = cluster_profiles(items, growth, members)
+        ranked = ranked.join(profile, on="combined")
+        profiles = (
+            items.merge(ranked[["combined", "rank", "cluster_id", "name"]], on="combined")
+            .sort_values(["rank", "source", "kind", "position"], kind="stable")[
+                ["rank", "cluster_id", "name", *PROFILE_TABLE_COLUMNS]
+            ]
+            .reset_index(drop=True)
+        )
+
     with stages("year-over-year"):
         ranked = rank_changes(
             ranked,
@@ -279,6 +394,23 @@ def rank_records(
             previous.footprints if previous else None,
             top=config.top,
         )
+
+    with stages("previous method"):
+        ranked["rank_previous_method"] = pd.array([pd.NA] * len(ranked), dtype="Int64")
+        previous_method = None
+        if config.previous_method is not None:
+            rank, previous_method = rank_previous_method(
+                located,
+                labels,
+                totals,
+                ranked,
+                footprints,
+                config.previous_method,
+                config.sources,
+                rounding_deg=r,
+                footprint_deg=f,
+            )
+            ranked["rank_previous_method"] = rank.to_numpy()
 
     with stages("noise"):
         noise = noise_locations(
@@ -302,6 +434,7 @@ def rank_records(
         warnings=warnings_,
         top=config.top,
         top_shares=top_shares,
+        previous_method=previous_method,
     )
     return Ranking(
         rankings=rankings,
@@ -309,6 +442,7 @@ def rank_records(
         locations=locations_on_map,
         noise=noise,
         economies=economy_table,
+        profiles=profiles,
         rejects=rejects,
         summary=summary,
     )

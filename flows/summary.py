@@ -108,6 +108,7 @@ def ranking_summary(
     warnings: list[str],
     top: int,
     top_shares: dict[str, Any],
+    previous_method: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ranking's part of ``summary.json`` (the run adds identity, inputs and timings).
 
@@ -133,6 +134,8 @@ def ranking_summary(
         Size of the published list.
     top_shares : dict
         ``core.measures.concentration``.
+    previous_method : dict, optional
+        ``flows.rank.rank_previous_method``'s information; None without a comparison.
     """
     start, end = window
     window_stats = stats[(stats["year"] >= start) & (stats["year"] <= end)]
@@ -162,4 +165,5 @@ def ranking_summary(
             },
             "clusters_per_world_region": {str(k): int(v) for k, v in region_counts.items()},
         },
+        "previous_method": previous_method,
     }

@@ -69,6 +69,8 @@ class Ranking:
     economies: pd.DataFrame
     rejects: pd.DataFrame
     summary: dict[str, Any]
+    profiles: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """Leading organisations and fields per cluster and source (``core.profiles``)."""
 
 
 @dataclass(frozen=True)

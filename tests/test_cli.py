@@ -47,6 +47,7 @@ def test_run_publishes_every_output(embedded_run):
     assert {
         "rankings.parquet",
         "rankings.csv",
+        "profiles.csv",
         "clusters.geojson",
         "noise.parquet",
         "economies.csv",

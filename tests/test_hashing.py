@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from core.hashing import hash_text
+from core.hashing import hash_text, name_keys
 
 REPO = Path(__file__).resolve().parents[1]
 MASK = (1 << 64) - 1
@@ -174,3 +174,13 @@ def test_no_rows_give_empty_keys():
     assert a.dtype == b.dtype == np.uint64 and a.size == b.size == 0
     only_empty = keys(pd.Series(["", ""], dtype=pd.ArrowDtype(pa.string())))
     assert only_empty == [reference_key("", 0)] * 2
+
+
+def test_name_keys_fold_case_and_spacing_only():
+    keys = name_keys(
+        pd.Series(["Univ. of Tokyo", " UNIV. OF  TOKYO ", "Univ of Tokyo", "", None, "  "])
+    )
+    assert keys[0] == keys[1] != keys[2]
+    assert keys[0] != 0 and keys[2] != 0
+    assert keys[3:].tolist() == [0, 0, 0]
+    assert name_keys(pd.Series([], dtype=object)).tolist() == []

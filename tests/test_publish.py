@@ -320,6 +320,8 @@ def test_render_outputs_lists_tables_first_then_map_report_and_summary(rendered)
     assert set(names) == {
         "rankings.parquet",
         "rankings.csv",
+        "profiles.parquet",
+        "profiles.csv",
         "clusters.geojson",
         "footprints.parquet",
         "noise.parquet",

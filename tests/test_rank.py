@@ -10,6 +10,7 @@ import pytest
 import xarray as xr
 
 from core.population import empty_grid
+from core.profiles import PROFILE_COLUMNS
 from core.records import NoUsableRecords, validate_records
 from core.regions import known_economies
 from flows.config import load_config
@@ -325,3 +326,131 @@ def test_a_world_where_every_row_is_rejected_names_the_leading_reason(window):
     assert str(caught.value) == (
         "no usable records: all 8 rows were rejected: bad country 5 (62.5%), not geocoded 3 (37.5%)"
     )
+
+
+def profile_world() -> list[dict]:
+    """Cluster A at Alpha (CN) with named applicants, fields and deals; cluster C at Gamma
+    (AU); one application with an inventor in each."""
+
+    def docs(source, n, lat, lon, country, year, prefix, **extra):
+        return [
+            {
+                "source": source,
+                "doc_id": f"{prefix}-{d}",
+                "year": year,
+                "lat": lat,
+                "lon": lon,
+                "country": country,
+                **extra,
+            }
+            for d in range(n)
+        ]
+
+    a, c = (10.0, 10.0, "CN"), (-33.9, 151.2, "AU")
+    records = docs("patent", 10, *a, 2020, "p20", organization="Acme Corp", field="H04L  29/06")
+    # The same applicant in another case and spacing: one organisation.
+    records += docs("patent", 10, *a, 2024, "p24a", organization=" acme  corp", field="G06F 17/30")
+    records += docs("patent", 10, *a, 2024, "p24b", organization="Beta Ltd", field="G06F17/30")
+    records += docs("patent", 10, *c, 2024, "pc")
+    records += [
+        {"source": "patent", "doc_id": "both", "year": 2024, "lat": lat, "lon": lon, "country": cc}
+        for lat, lon, cc in (a, c)
+    ]
+    records += docs(
+        "publication", 8, *a, 2022, "a1", organization="Univ. Alpha", field="Computer Science"
+    )
+    records += docs("publication", 4, *a, 2022, "a2", organization="Univ. Alpha", field="Medicine")
+    records += docs("vc", 9, *a, 2024, "v", amount=1_000_000)
+    records += docs("vc", 1, *a, 2024, "big", amount="2500000")
+    return records
+
+
+@pytest.fixture(scope="module")
+def profile_ranking():
+    return run_world(profile_world())
+
+
+def test_profiles_name_the_top_organisations_and_fields_with_their_shares(profile_ranking):
+    a, c = (profile_ranking.rankings.set_index("name").loc[n] for n in ("Alpha", "Gamma"))
+    # A holds 30 patents and half of the shared one.
+    assert a["patents"] == pytest.approx(30.5)
+    assert a["top_applicant"] == "Acme Corp"
+    assert a["top_applicant_share"] == pytest.approx(20 / 30.5)
+    assert a["top_tech_field"] == "Computer technology"
+    assert a["top_tech_field_share"] == pytest.approx(20 / 30.5)
+    assert a["top_science_org"] == "Univ. Alpha" and a["top_science_org_share"] == 1.0
+    assert a["top_science_field"] == "Computer Science"
+    assert a["top_science_field_share"] == pytest.approx(8 / 12)
+    assert a["vc_amount"] == pytest.approx(11_500_000)
+    assert pd.isna(c["top_applicant"]) and pd.isna(c["vc_amount"])
+
+
+def test_growth_and_international_share(profile_ranking):
+    a, c = (profile_ranking.rankings.set_index("name").loc[n] for n in ("Alpha", "Gamma"))
+    # Window 2020-2024: A's patents go from 10 to 20.5.
+    assert a["growth_patents"] == pytest.approx((20.5 / 10) ** (1 / 4) - 1)
+    # Nothing in 2020: no rate.
+    assert np.isnan(a["growth_publications"]) and np.isnan(c["growth_patents"])
+    # Half a document of 52.5 (patents, publications, deals) co-operates abroad.
+    assert a["international_share"] == pytest.approx(0.5 / 52.5)
+    assert c["international_share"] == pytest.approx(0.5 / 10.5)
+
+
+def test_profiles_table_lists_the_leading_items_in_order(profile_ranking):
+    table = profile_ranking.profiles
+    alpha = table[(table["name"] == "Alpha") & (table["source"] == "patent")]
+    orgs = alpha[alpha["kind"] == "organization"]
+    assert orgs["item"].tolist() == ["Acme Corp", "Beta Ltd"]
+    assert orgs["position"].tolist() == [1, 2]
+    assert orgs["count"].tolist() == pytest.approx([20, 10])
+    fields = alpha[alpha["kind"] == "field"]
+    assert fields["item"].tolist() == ["Computer technology", "Digital communication"]
+    assert set(table["cluster_id"]) <= set(profile_ranking.rankings["cluster_id"])
+
+
+def test_profiles_do_not_depend_on_partitioning(profile_ranking):
+    again = run_world(profile_world()[::-1], partitions=5)
+    columns = ["cluster_id", *PROFILE_COLUMNS]
+    pd.testing.assert_frame_equal(
+        again.rankings[columns].sort_values("cluster_id", ignore_index=True),
+        profile_ranking.rankings[columns].sort_values("cluster_id", ignore_index=True),
+    )
+    pd.testing.assert_frame_equal(again.profiles, profile_ranking.profiles)
+
+
+def method_world() -> list[dict]:
+    """A: 30 patents; C: 20 patents and 10 deals; D: 10 deals alone."""
+    records = rows("patent", 30, 10.0, 10.0, "CN")
+    records += rows("patent", 20, -33.9, 151.2, "AU")
+    records += rows("vc", 10, -33.9, 151.2, "AU")
+    records += rows("vc", 10, 40.0, -100.0, "US")
+    return records
+
+
+def test_rank_under_the_previous_method_without_deals():
+    ranking = run_world(method_world())
+    r = ranking.rankings.set_index("name")
+    # Now: C 20/50 + 10/20 = 0.9, A 0.6, D 0.5; before deals: A 0.6, C 0.4, no D.
+    assert r["rank"].to_dict() == {"Gamma": 1, "Alpha": 2, "Delta": 3}
+    assert r["rank_previous_method"].loc["Gamma"] == 2
+    assert r["rank_previous_method"].loc["Alpha"] == 1
+    assert pd.isna(r["rank_previous_method"].loc["Delta"])
+    info = ranking.summary["previous_method"]
+    assert info["sources"] == ["patent", "publication"] and info["clusters"] == 2
+    assert info["matched"] == 2 and info["reclustered"] == []
+
+
+def test_previous_method_with_other_parameters_clusters_again():
+    # Under a method whose patents need 25 documents, C's 20 form no cluster.
+    method = {"label": "strict", "sources": {"patent": {"min-weight": 25}}}
+    ranking = run_world(method_world(), config_for(**{"previous-method": method}))
+    r = ranking.rankings.set_index("name")
+    assert r["rank_previous_method"].loc["Alpha"] == 1
+    assert pd.isna(r["rank_previous_method"].loc["Gamma"])
+    assert ranking.summary["previous_method"]["reclustered"] == ["patent"]
+
+
+def test_no_previous_method_leaves_the_column_empty():
+    ranking = run_world(method_world(), config_for(**{"previous-method": None}))
+    assert ranking.rankings["rank_previous_method"].isna().all()
+    assert ranking.summary["previous_method"] is None
