@@ -103,6 +103,12 @@ def main() -> None:
 @click.option("--scheduler", metavar="ADDRESS", help="Existing Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(min=1), help="Local worker processes.")
 @click.option(
+    "--worker-memory",
+    metavar="SIZE",
+    help="Memory per local worker, e.g. 3GB (config: dask.worker-memory); spilled and capped "
+    "as Dask does.",
+)
+@click.option(
     "--top", type=click.IntRange(min=1), help="Clusters shown and aggregated (config: top)."
 )
 @click.option(
@@ -121,6 +127,7 @@ def run(
     config_file: str | None,
     scheduler: str | None,
     workers: int | None,
+    worker_memory: str | None,
     top: int | None,
     previous: str | None,
     quiet: bool,
@@ -131,7 +138,7 @@ def run(
 
     _configure_logging(quiet)
     overrides: dict[str, Any] = {"top": top} if top else {}
-    where = {"scheduler": scheduler, "workers": workers}
+    where = {"scheduler": scheduler, "workers": workers, "worker-memory": worker_memory}
     if any(v is not None for v in where.values()):
         overrides["dask"] = {k: v for k, v in where.items() if v is not None}
     with user_errors():
@@ -197,6 +204,23 @@ def _configure_logging(quiet: bool) -> None:
     # Whatever stderr is now (a test runner or notebook may have replaced it since).
     handler.setStream(sys.stderr)
     log.setLevel(logging.WARNING if quiet else logging.INFO)
+    # A lost scheduler makes the client log a traceback per reconnection attempt; the run
+    # then ends in one line of its own (exit 5), which says all of it. (Importing distributed
+    # sets its loggers' levels from its configuration, so it is imported first.)
+    import distributed  # noqa: F401
+
+    for name in CLIENT_CONNECTION_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+# The scheduler's line about a task that killed its workers (a local cluster's scheduler runs
+# in this process) is said again by the run's own last line (exit 6).
+CLIENT_CONNECTION_LOGGERS = (
+    "distributed.client",
+    "distributed.utils",
+    "distributed.comm",
+    "distributed.scheduler",
+)
 
 
 def _print_result(result: RunResult, *, top: int) -> None:

@@ -74,8 +74,9 @@ class Config:
     """A CSV of ``cluster_id, name``: names that replace the gazetteer's (``names-url``)."""
     previous_method: MethodParams | None
     """The method of ``rank_previous_method`` and the report's comparison; None: none."""
-    report_tiles: bool
-    """The interactive map loads map tiles (``report: tiles``); False: the page fetches nothing."""
+    report_tiles: bool | str
+    """The interactive map's tiles (``report: tiles``): True for the default tile server, a
+    ``{z}/{x}/{y}`` URL template for another one; False: the page fetches nothing."""
     economy_min_share: float
     noise_min_records: int
     top: int
@@ -85,6 +86,8 @@ class Config:
     """The ``inputs:`` list (used when the command line names none)."""
     scheduler: str | None
     workers: int | None
+    worker_memory: int | None
+    """Bytes of memory per local worker (``dask: worker-memory``); None: Dask's default."""
     geocoding: GeocodingParams
     sources: dict[str, SourceParams]
     demo_scale: float
@@ -204,6 +207,21 @@ def _validate(settings: dict[str, Any]) -> None:
         raise ConfigError("sources: at least one share-weight must be positive")
 
 
+def _bytes_of(text: str | None, key: str) -> int | None:
+    """A size such as ``3GB`` or ``512 MiB`` in bytes; None stays None."""
+    if text is None:
+        return None
+    from dask.utils import parse_bytes
+
+    try:
+        size = int(parse_bytes(text))
+    except ValueError:
+        size = 0
+    if size < 2**20:
+        raise ConfigError(f"configuration {key}: {text!r} is not a size of at least 1 MiB (3GB)")
+    return size
+
+
 def _divides(step: float, whole: float) -> bool:
     ratio = whole / step
     return abs(ratio - round(ratio)) < 1e-6 * max(1.0, ratio)
@@ -281,7 +299,7 @@ def load_config(
         population_url=settings["population-url"],
         names_url=settings["names-url"],
         previous_method=previous_method,
-        report_tiles=bool(settings["report"]["tiles"]),
+        report_tiles=settings["report"]["tiles"],
         economy_min_share=float(settings["economy-min-share"]),
         noise_min_records=int(settings["noise-min-records"]),
         top=int(settings["top"]),
@@ -293,6 +311,7 @@ def load_config(
         ),
         scheduler=settings["dask"]["scheduler"],
         workers=settings["dask"]["workers"],
+        worker_memory=_bytes_of(settings["dask"]["worker-memory"], "dask.worker-memory"),
         geocoding=GeocodingParams(
             enabled=bool(settings["geocoding"]["enabled"]),
             accept_country_level=bool(settings["geocoding"]["accept-country-level"]),

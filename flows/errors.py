@@ -32,6 +32,13 @@ class OutputError(UserError, ValueError):
 
 
 class ClusterError(UserError, RuntimeError):
-    """The Dask cluster cannot be reached or started."""
+    """The Dask scheduler cannot be reached or started, or was lost during the run."""
 
     exit_code = 5
+
+
+class ResourceError(UserError, RuntimeError):
+    """Tasks of a stage kept killing their workers (``KilledWorker``: most often out of
+    memory); retrying with the same resources fails again."""
+
+    exit_code = 6

@@ -61,21 +61,54 @@ def fingerprint(payload: Mapping[str, Any]) -> str:
 
 
 def render_outputs(
-    ranking: Ranking, *, footprint_deg: float, top: int, title: str
+    ranking: Ranking, *, footprint_deg: float, top: int, title: str, tiles: bool | str = False
 ) -> dict[str, bytes]:
-    """Every output file of a run except the manifest, as bytes, in writing order."""
+    """Every output file of a run except the manifest, as bytes, in writing order.
+
+    ``tiles`` lets the report's interactive map load map tiles when online; without them
+    the report loads nothing at all.
+    """
     from flows.report import render_map_png, render_report_html
+    from flows.report.plots import (
+        plot_clusters_per_economy,
+        plot_rank_changes,
+        plot_top_share,
+        plot_year_over_year,
+    )
 
     summary = ranking.summary
+    synthetic = bool(summary.get("synthetic"))
     map_png = render_map_png(
         ranking.locations,
         ranking.noise,
         ranking.rankings,
         top_labels=min(20, top),
-        synthetic=bool(summary.get("synthetic")),
+        synthetic=synthetic,
         title=title,
     )
     geojson = clusters_geojson(ranking.rankings, ranking.footprints, footprint_deg=footprint_deg)
+    method = summary.get("previous_method") or {}
+    plots = {
+        "top_share": plot_top_share(ranking.rankings, synthetic=synthetic),
+        "clusters_per_economy": plot_clusters_per_economy(ranking.economies, synthetic=synthetic),
+        "rank_changes": plot_rank_changes(
+            ranking.rankings,
+            synthetic=synthetic,
+            method_label=str(method.get("label") or "previous method"),
+        ),
+        "year_over_year": plot_year_over_year(ranking.rankings, synthetic=synthetic),
+    }
+    report = render_report_html(
+        ranking.rankings,
+        ranking.economies,
+        summary,
+        map_png,
+        top=top,
+        clusters=geojson,
+        noise=ranking.noise,
+        plots=plots,
+        tiles=tiles,
+    )
     return {
         "rankings.parquet": table_bytes(ranking.rankings, "rankings.parquet"),
         "rankings.csv": table_bytes(ranking.rankings, "rankings.csv"),
@@ -87,9 +120,7 @@ def render_outputs(
         "economies.csv": table_bytes(ranking.economies, "economies.csv"),
         "rejects.parquet": table_bytes(ranking.rejects, "rejects.parquet"),
         "map.png": map_png,
-        "report.html": render_report_html(
-            ranking.rankings, ranking.economies, summary, map_png, top=top
-        ).encode("utf-8"),
+        "report.html": report.encode("utf-8"),
         "summary.json": json.dumps(summary, indent=2, sort_keys=False, default=str).encode("utf-8"),
     }
 

@@ -49,7 +49,7 @@ from flows.readers import (
     source_files,
 )
 from flows.report.notices import SYNTHETIC_INPUTS, SYNTHETIC_NOTICE, SYNTHETIC_TITLE_SUFFIX
-from flows.runtime import computing_on, dashboard_link
+from flows.runtime import cluster_failures, computing_on, dashboard_link
 from flows.storage import StorageTarget
 from flows.types import RECORDS_FORMAT, InputSpec, PreviousRun, RunResult, StageLog
 
@@ -243,7 +243,13 @@ def run_ranking(
         )
     with (
         contextlib.ExitStack() as stack,
-        computing_on(client, scheduler=config.scheduler, workers=config.workers) as active,
+        computing_on(
+            client,
+            scheduler=config.scheduler,
+            workers=config.workers,
+            worker_memory=config.worker_memory,
+        ) as active,
+        cluster_failures(active, stages),
     ):
         link = dashboard_link(active)
         if link:
@@ -299,6 +305,7 @@ def run_ranking(
             footprint_deg=config.footprint_deg,
             top=config.top,
             title=TITLE + (SYNTHETIC_TITLE_SUFFIX if synthetic else ""),
+            tiles=config.report_tiles,
         )
         folder = publish_run(
             files, output=target, run_id=run_id, parameters=parameters, inputs=fingerprints

@@ -35,12 +35,16 @@ class StageLog:
     """Logs one line per stage with its wall time, and keeps the timings for the summary."""
 
     timings: dict[str, float] = field(default_factory=dict)
+    current: str | None = None
+    """The stage running now (the innermost), for error messages."""
 
     @contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
+        outer, self.current = self.current, name
         try:
             yield
+            self.current = outer
         finally:
             # A failing stage's time is kept too: it says where a failed run spent it.
             elapsed = time.perf_counter() - start

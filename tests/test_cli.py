@@ -277,3 +277,32 @@ def test_an_unreachable_scheduler_exits_5_with_one_line(monkeypatch, tmp_path):
     last = result.output.strip().splitlines()[-1]
     assert address in last and "Traceback" not in result.output
     assert not any(p.is_dir() for p in tmp_path.iterdir())  # nothing published
+
+
+@pytest.mark.slow
+def test_tasks_that_keep_killing_their_workers_end_in_one_line_naming_the_stage(tmp_path):
+    # 250 MB is less than a worker needs to load the gazetteer: the nanny restarts it each
+    # time, until the scheduler gives the task up (KilledWorker).
+    result = invoke(
+        "run",
+        "--workers",
+        "1",
+        "--worker-memory",
+        "250MB",
+        "--output",
+        str(tmp_path),
+        "--quiet",
+        env={"ICRANK__DEMO__SCALE": SCALE},
+    )
+    assert result.exit_code == 6, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert "Traceback" not in result.output
+    assert last.startswith("Error: stage read+weights+rounding: tasks icrank-demo killed")
+    assert "KilledWorker" in last and "--worker-memory" in last
+    assert not list(tmp_path.rglob("manifest.json"))
+
+
+def test_a_worker_memory_that_is_no_size_is_a_usage_error(tmp_path):
+    result = invoke("run", "--worker-memory", "lots", "--output", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert "dask.worker-memory" in result.output.strip().splitlines()[-1]

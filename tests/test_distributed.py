@@ -293,13 +293,13 @@ class BackgroundRun:
     def running(self) -> bool:
         return self.thread.is_alive()
 
-    def join(self, timeout: float = RUN_TIMEOUT_S) -> Result:
+    def join(self, timeout: float = RUN_TIMEOUT_S, *, exit_code: int = 0) -> Result:
         self.thread.join(timeout)
         assert not self.thread.is_alive(), f"icrank run still going after {timeout} s"
         if self.error is not None:
             raise self.error
         assert self.result is not None
-        assert self.result.exit_code == 0, self.result.output
+        assert self.result.exit_code == exit_code, self.result.output
         return self.result
 
 
@@ -484,3 +484,54 @@ def test_dashboard_metrics_and_stage_names_during_a_run(make_cluster, tmp_path):
             "geodbscan-kernel",
             "geodbscan-stitch",
         } <= prefixes, sorted(prefixes)
+
+
+@pytest.mark.slow
+def test_a_run_whose_scheduler_dies_exits_5_in_one_line_and_the_next_run_publishes(
+    make_cluster, tmp_path
+):
+    # The demo chunk takes at least 3 s: time to kill the scheduler while it is computed.
+    dask_cluster = make_cluster(worker_env={PAUSE: "3"})
+    out = tmp_path / "out"
+    with dask_cluster.logs_on_failure():
+        run = BackgroundRun(
+            "run",
+            "--scheduler",
+            dask_cluster.address,
+            "--output",
+            str(out),
+            "--quiet",
+            env={"ICRANK__DEMO__SCALE": SCALE},
+        )
+        wait_for(
+            lambda: dask_cluster.processing() or not run.running(),
+            what="tasks processing",
+            timeout=RUN_TIMEOUT_S,
+            details=dask_cluster.tails,
+        )
+        assert run.running(), "the run ended before any task was seen processing"
+        scheduler = next(name for name in dask_cluster.procs if name.startswith("scheduler"))
+        dask_cluster.kill(scheduler)
+        started = time.monotonic()
+        result = run.join(timeout=120, exit_code=5)
+    assert "Traceback" not in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert f"lost the Dask scheduler {dask_cluster.address}" in last, result.output
+    assert "nothing was published" in last
+    assert time.monotonic() - started < 60
+    # Nothing that looks complete is left: no manifest, no scratch folder.
+    assert not list(out.rglob("manifest.json")) and not list(out.glob(".icrank-scratch*"))
+
+    # The scheduled job's next run, on a scheduler that is back, publishes normally.
+    again = make_cluster()
+    result = invoke(
+        "run",
+        "--scheduler",
+        again.address,
+        "--output",
+        str(out),
+        "--quiet",
+        env={"ICRANK__DEMO__SCALE": SCALE},
+    )
+    assert result.exit_code == 0, result.output
+    assert (only_run(out) / "manifest.json").exists()

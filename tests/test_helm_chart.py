@@ -490,7 +490,7 @@ def test_cronjob_never_overlaps_and_never_restarts_in_place(chart: helm.Chart) -
     # configuration, input and output errors fail the Job at once instead of being retried
     (fail_fast,) = [r for r in job["podFailurePolicy"]["rules"] if r["action"] == "FailJob"]
     assert fail_fast["onExitCodes"]["containerName"] == container["name"]
-    assert sorted(fail_fast["onExitCodes"]["values"]) == [2, 3, 4]
+    assert sorted(fail_fast["onExitCodes"]["values"]) == [2, 3, 4, 6]
 
 
 def test_job_gets_s3_credentials_from_the_existing_secret(chart: helm.Chart) -> None:

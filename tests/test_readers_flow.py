@@ -151,3 +151,18 @@ def test_one_run_mixes_formats_through_the_configs_inputs(tmp_path, monkeypatch)
     assert "bad source" not in summary["counts"]["rejected_by_reason"]
     assert not list((tmp_path / "out").glob(".icrank-scratch*"))
     assert summary["synthetic"] is False
+    # Profiles from the exports' own columns: PatentsView assignees and CPC groups (mapped
+    # to WIPO's technology fields), OpenAlex institutions and topics, deal amounts.
+    folder = only_run(tmp_path / "out")
+    ranked = pd.read_parquet(folder / "rankings.parquet").set_index("name")
+    assert ranked.loc["Boston, MA", "top_applicant"] == "Massachusetts Institute of Technology"
+    assert ranked.loc["Seoul", "top_applicant"] == "Samsung Electronics Co., Ltd."
+    assert ranked.loc["Seoul", "top_tech_field"] == "Semiconductors"  # CPC H01L
+    assert ranked.loc["Toronto", "top_science_org"] == "University of Toronto"
+    assert ranked["top_science_field"].notna().any()
+    with_deals = ranked["vc_deals"] > 0
+    assert (ranked.loc[with_deals, "vc_amount"] > 0).all()
+    profiles = pd.read_parquet(folder / "profiles.parquet")
+    assert set(profiles["kind"]) == {"organization", "field"}
+    report = (folder / "report.html").read_text()
+    assert "Massachusetts Institute of Technology" in report

@@ -160,3 +160,72 @@ def test_report_shows_the_notices_and_credit_of_flows_report_notices():
     real = _report(synthetic=False)
     assert f"<p>{esc(GAZETTEER_CREDIT)}</p>" in real
     assert esc(SYNTHETIC_DATA_KIND) not in real and banner not in real
+
+
+def _profiled(n: int = 4) -> pd.DataFrame:
+    rankings = ranking_table(n)
+    rankings["rank_previous_method"] = [3.0, 1.0, float("nan"), 2.0][:n]
+    for column, values in {
+        "rank_patents": [1, 2, 3, 4],
+        "rank_publications": [2, 1, 4, 3],
+        "rank_vc": [1, 3, 2, pd.NA],
+        "top_applicant": ["Toyota <Motor>", "Huawei", None, "Apple"],
+        "top_applicant_share": [0.1234, 0.2, None, 0.05],
+        "top_science_org": ["University of Tokyo", "Shenzhen University", "KAIST", None],
+        "top_science_org_share": [0.3, 0.1, 0.2, None],
+        "top_tech_field": ["Transport", "Digital communication", "Semiconductors", None],
+        "top_tech_field_share": [0.15, 0.4, 0.25, None],
+        "top_science_field": ["Physics", "Engineering", "Chemistry", None],
+        "top_science_field_share": [0.2, 0.3, 0.25, None],
+        "growth_patents": [0.0356, -0.02, 0.0, None],
+        "growth_publications": [0.01, 0.05, 0.02, None],
+        "growth_vc": [None, 0.1, 0.0, None],
+        "international_share": [0.08, 0.14, 0.05, None],
+    }.items():
+        rankings[column] = (
+            pd.array(values[:n], dtype="Int64") if column == "rank_vc" else values[:n]
+        )
+    return rankings
+
+
+def test_report_compares_with_the_previous_method_and_shows_profiles():
+    summary = {
+        **_summary(synthetic=False),
+        "previous_method": {
+            "label": "patents and publications",
+            "sources": ["patent", "publication"],
+            "clusters": 9,
+            "matched": 7,
+            "reclustered": [],
+        },
+    }
+    page = render_report_html(_profiled(), _economies(), summary, PNG_STUB, top=10)
+    comparison = page.split('id="comparison"')[1].split("</section>")[0]
+    assert "Previous method: patents and publications (sources: patent, publication)" in comparison
+    assert "7 of its 9 clusters matched" in comparison
+    rows = comparison.split("<tbody>")[1].split("</tr>")
+    # Tokyo: rank 1, previous 3 (gained 2); Shenzhen: 2 from 1 (lost 1); Seoul: no match.
+    assert '<td class="num">3</td><td class="num">+2</td>' in rows[0]
+    assert '<td class="num">1</td><td class="num">−1</td>' in rows[1]
+    assert '<td class="num">n/a</td><td class="num">n/a</td>' in rows[2]
+    profiles = page.split('id="profiles"')[1].split("</section>")[0]
+    assert 'Toyota &lt;Motor&gt; <span class="muted">(12.34 %)</span>' in profiles
+    assert ">+3.6<" in profiles and ">−2.0<" in profiles and ">0.0<" in profiles
+    assert ">8.00<" in profiles  # international co-operation share
+    # Cluster names link to their footprint on the map.
+    assert '<a href="#map" data-cluster="c0">Tokyo–Yokohama</a>' in profiles
+
+
+def test_report_without_previous_method_says_so():
+    page = render_report_html(_profiled(), _economies(), _summary(synthetic=False), b"", top=10)
+    assert "was not compared with a previous method" in page
+
+
+def test_report_embeds_the_plots_it_is_given_and_leaves_out_empty_ones():
+    plots = {"top_share": PNG_MAGIC + b"a", "clusters_per_economy": b"", "rank_changes": None}
+    page = render_report_html(
+        _profiled(), _economies(), _summary(synthetic=False), b"", top=10, plots=plots
+    )
+    section = page.split('id="plots"')[1].split("</section>")[0]
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', section)
+    assert [base64.b64decode(i) for i in images] == [PNG_MAGIC + b"a"]

@@ -19,9 +19,11 @@ __all__ = [
     "MISSING",
     "esc",
     "fmt_count",
+    "fmt_growth",
     "fmt_int",
     "fmt_millions",
     "fmt_percent",
+    "fmt_signed",
     "fmt_significant",
     "fmt_text",
     "fmt_two",
@@ -164,6 +166,47 @@ def fmt_int(value: Any) -> str:
     """
     as_float = number(value)
     return MISSING if as_float is None else f"{round(as_float):,}"
+
+
+def fmt_signed(value: Any) -> str:
+    """A whole number with its sign, such as places gained.
+
+    Parameters
+    ----------
+    value : Any
+        The number.
+
+    Returns
+    -------
+    str
+        ``3`` reads "+3", ``-2`` reads "−2" (a minus sign), ``0`` reads "0"; missing values
+        read "n/a".
+    """
+    as_float = number(value)
+    if as_float is None:
+        return MISSING
+    whole = round(as_float)
+    return f"+{whole:,}" if whole > 0 else f"−{-whole:,}" if whole < 0 else "0"
+
+
+def fmt_growth(value: Any) -> str:
+    """A compound annual growth rate (fraction of one) as a signed percentage, one decimal.
+
+    Parameters
+    ----------
+    value : Any
+        The rate, such as 0.0356.
+
+    Returns
+    -------
+    str
+        ``0.0356`` reads "+3.6", ``-0.02`` reads "−2.0"; missing values read "n/a".
+    """
+    as_float = number(value)
+    if as_float is None:
+        return MISSING
+    text = f"{abs(as_float) * 100:,.1f}"
+    return text if text.strip("0.,") == "" else ("+" if as_float > 0 else "−") + text
 
 
 def fmt_millions(value: Any) -> str:

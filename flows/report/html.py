@@ -1,7 +1,8 @@
-"""The HTML report of a run: one self-contained page of tables, the map and the run summary.
+"""The HTML report of a run: one self-contained page of the maps, plots, tables and run summary.
 
 A pure function of its inputs: every piece of text from the inputs is HTML-escaped, and the page
-loads nothing from elsewhere (the map is embedded as a ``data:`` URI).
+embeds everything it shows (Leaflet and the country outlines, the PNG figures as ``data:``
+URIs); the interactive map's tiles, when switched on, are all it fetches.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from flows.report.formatting import (
     MISSING,
     esc,
     fmt_count,
+    fmt_growth,
     fmt_int,
     fmt_millions,
     fmt_percent,
+    fmt_signed,
     fmt_significant,
     fmt_text,
     fmt_two,
@@ -30,7 +33,14 @@ from flows.report.formatting import (
     number,
 )
 from flows.report.frames import by_rank
-from flows.report.notices import GAZETTEER_CREDIT, SYNTHETIC_BANNER, SYNTHETIC_DATA_KIND
+from flows.report.notices import (
+    BASEMAP_CREDIT,
+    GAZETTEER_CREDIT,
+    LEAFLET_CREDIT,
+    SYNTHETIC_BANNER,
+    SYNTHETIC_DATA_KIND,
+    TILES_CREDIT,
+)
 
 __all__ = ["render_report_html"]
 
@@ -55,16 +65,39 @@ _Column = tuple[str, str, Callable[[Any], str], bool]
 _RANKING_COLUMNS: tuple[_Column, ...] = (
     ("Rank", "rank", fmt_int, True),
     ("Cluster", "name", fmt_text, False),
-    ("Cluster id (geohash)", "cluster_id", fmt_text, False),
     ("Economies", "economies", fmt_text, False),
-    ("World region", "world_region", fmt_text, False),
     *((s.count_label, s.count_column, fmt_count, True) for s in SOURCE_TABLE),
     *((s.share_label, s.share_column, fmt_percent, True) for s in SOURCE_TABLE),
     ("Score (sum of shares, %)", "score", fmt_percent, True),
-    ("Population (millions)", "population", fmt_millions, True),
-    ("Intensity (score per million inhabitants)", "intensity", fmt_significant, True),
-    ("Intensity rank", "intensity_rank", fmt_int, True),
 )
+_COMPARISON_COLUMNS: tuple[_Column, ...] = (
+    ("Rank", "rank", fmt_int, True),
+    ("Cluster", "name", fmt_text, False),
+    ("Economies", "economies", fmt_text, False),
+    ("Rank under the previous method", "rank_previous_method", fmt_int, True),
+    ("Places gained by the new method", "method_move", fmt_signed, True),
+    *((f"Rank by {s.plural} alone", s.rank_column, fmt_int, True) for s in SOURCE_TABLE),
+)
+_PROFILE_COLUMNS: tuple[_Column, ...] = (
+    ("Rank", "rank", fmt_int, True),
+    ("Cluster", "name", fmt_text, False),
+    ("Top patent applicant (share of its patents)", "top_applicant", fmt_text, False),
+    ("Top scientific organisation (share)", "top_science_org", fmt_text, False),
+    ("Top technology field (share)", "top_tech_field", fmt_text, False),
+    ("Top science field (share)", "top_science_field", fmt_text, False),
+    *(
+        (f"Growth of {s.plural} (% a year)", s.growth_column, fmt_growth, True)
+        for s in SOURCE_TABLE
+    ),
+    ("International co-operation (%)", "international_share", fmt_percent, True),
+)
+# Profile columns shown with their share in brackets.
+_WITH_SHARE = {
+    "top_applicant": "top_applicant_share",
+    "top_science_org": "top_science_org_share",
+    "top_tech_field": "top_tech_field_share",
+    "top_science_field": "top_science_field_share",
+}
 _INTENSITY_COLUMNS: tuple[_Column, ...] = (
     ("Intensity rank", "intensity_rank", fmt_int, True),
     ("Cluster", "name", fmt_text, False),
@@ -94,6 +127,21 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def _cell(
+    record: Mapping[str, Any], column: str, formatter: Callable[[Any], str], numeric: bool
+) -> str:
+    """A table cell: cluster names link to the map, profile items carry their share."""
+    text = esc(formatter(record.get(column)))
+    cluster_id = record.get("cluster_id")
+    if column == "name" and not is_missing(cluster_id) and text != MISSING:
+        text = f'<a href="#map" data-cluster="{esc(cluster_id)}">{text}</a>'
+    elif column in _WITH_SHARE and text != MISSING:
+        share = fmt_percent(record.get(_WITH_SHARE[column]))
+        text += f' <span class="muted">({esc(share)} %)</span>'
+    css = ' class="num"' if numeric else ""
+    return f"<td{css}>{text}</td>"
+
+
 def _table(
     frame: pd.DataFrame,
     columns: Sequence[_Column],
@@ -112,10 +160,7 @@ def _table(
     for record in _records(frame):
         cells = []
         for _, column, formatter, numeric in columns:
-            value = record.get(column)
-            text = formatter(value)
-            css = ' class="num"' if numeric else ""
-            cells.append(f"<td{css}>{esc(text)}</td>")
+            cells.append(_cell(record, column, formatter, numeric))
             if column == change_after:
                 text, css, tip = _change_cell(record)
                 cells.append(f'<td class="chg {css}" title="{esc(tip)}">{esc(text)}</td>')
@@ -215,23 +260,39 @@ def _timings(timings: Any) -> str:
 
 _CSS = """
 :root { color-scheme: light; }
+*, *::before, *::after { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
-  sans-serif; margin: 0 auto; max-width: 1400px; padding: 0 1.2rem 2rem; color: #1b1f24; }
+  sans-serif; margin: 0 auto; max-width: 1366px; padding: 0 1.2rem 2rem; color: #1b1f24; }
 h1 { font-size: 1.6rem; margin: 1.2rem 0 0.3rem; }
 h2 { font-size: 1.2rem; margin: 2rem 0 0.5rem; border-bottom: 1px solid #d0d7de;
   padding-bottom: 0.2rem; }
+a { color: #0a58ca; text-decoration: none; } a:hover { text-decoration: underline; }
+nav { display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; font-size: 0.9rem; margin: 0.4rem 0; }
 .banner { background: #b00020; color: #fff; font-weight: 700; font-size: 1.1rem;
   padding: 0.8rem 1rem; border-radius: 6px; margin: 1rem 0; }
-.meta { color: #57606a; margin: 0.2rem 0 1rem; }
-figure { margin: 0; }
+.meta, .muted { color: #57606a; }
+.meta { margin: 0.2rem 0 1rem; }
+figure { margin: 0; min-width: 0; }
 figure img { width: 100%; height: auto; border: 1px solid #d0d7de; }
 figcaption { color: #57606a; font-size: 0.85rem; }
+.plots { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr));
+  gap: 1rem; }
+#icrank-map { height: 600px; width: 100%; border: 1px solid #d0d7de; border-radius: 4px; }
+#icrank-map.tileless { background: #dfe8ef; }
+.icrank-legend { background: rgba(255, 255, 255, 0.9); padding: 0.3rem 0.5rem;
+  border-radius: 4px; font-size: 0.8rem; line-height: 1.5; }
+.icrank-legend .swatch { display: inline-block; width: 0.8rem; height: 0.8rem;
+  margin-right: 0.4rem; vertical-align: -0.1rem; border-radius: 2px; }
+.icrank-popup { font-size: 0.82rem; line-height: 1.45; }
 .scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.85rem; margin: 0.4rem 0 1rem; }
+table { border-collapse: collapse; font-size: 0.82rem; margin: 0.4rem 0 1rem; width: 100%; }
+table.compact { width: auto; }
 caption { text-align: left; color: #57606a; padding: 0.2rem 0; }
-th, td { border-bottom: 1px solid #e4e7eb; padding: 0.25rem 0.5rem; vertical-align: top; }
-thead th { background: #f3f5f7; text-align: left; font-weight: 600; }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #e4e7eb; padding: 0.25rem 0.45rem; vertical-align: top;
+  overflow-wrap: break-word; }
+td .muted { white-space: nowrap; }
+thead th { background: #f3f5f7; text-align: left; font-weight: 600; vertical-align: bottom; }
+.num { text-align: right; font-variant-numeric: tabular-nums; overflow-wrap: normal; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 tr.total th, tr.total td { font-weight: 700; }
 .chg { text-align: center; white-space: nowrap; }
@@ -239,10 +300,72 @@ tr.total th, tr.total td { font-weight: 700; }
 .empty { color: #57606a; font-style: italic; }
 dl { margin: 0.2rem 0 0.6rem; display: grid; grid-template-columns: max-content auto;
   gap: 0.1rem 1rem; }
-dt { font-weight: 600; } dd { margin: 0; }
+dt { font-weight: 600; } dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
+details > summary { cursor: pointer; font-weight: 600; margin: 0.6rem 0; }
 footer { margin-top: 2.5rem; color: #57606a; font-size: 0.85rem; border-top: 1px solid #d0d7de;
   padding-top: 0.6rem; }
 """
+
+# (key in ``plots``, alternative text, caption) of the figures, in page order.
+_PLOTS = (
+    (
+        "top_share",
+        "Share of the world totals held by the top N clusters, per source",
+        "How concentrated each source is: the share of the world's patents, publications "
+        "and VC deals held by the top N clusters.",
+    ),
+    (
+        "clusters_per_economy",
+        "Clusters in the top ranking per economy",
+        "Economies by the number of top-ranking clusters they take part in (a cross-border "
+        "cluster counts for each of its economies).",
+    ),
+    (
+        "rank_changes",
+        "Rank under this method against rank under the previous method",
+        "Each cluster's rank under this run's method against its rank under the previous "
+        "method; the biggest movers are named.",
+    ),
+    (
+        "year_over_year",
+        "Rank now against rank in the previous ranking",
+        "Each cluster's rank now against its rank in the ranking of --previous; the biggest "
+        "movers are named.",
+    ),
+)
+
+
+def _image(png: bytes, alt: str, caption: str) -> str:
+    encoded = base64.b64encode(bytes(png)).decode("ascii")
+    return (
+        f'<figure><img src="data:image/png;base64,{encoded}" alt="{esc(alt)}">'
+        f"<figcaption>{esc(caption)}</figcaption></figure>"
+    )
+
+
+def _method_comparison(ranked: pd.DataFrame, summary: Mapping[str, Any], top: int) -> str:
+    """The ranks under the previous method and per source, beside this run's."""
+    method = summary.get("previous_method")
+    if not isinstance(method, Mapping):
+        note = "This run was not compared with a previous method (previous-method: null)."
+    else:
+        sources = ", ".join(str(s) for s in method.get("sources") or []) or MISSING
+        note = (
+            f"Previous method: {fmt_text(method.get('label'))} (sources: {sources}); "
+            f"{fmt_int(method.get('matched'))} of its {fmt_int(method.get('clusters'))} "
+            "clusters matched to this run's by footprint overlap."
+        )
+    shown = ranked.head(top)
+    if "rank_previous_method" in shown.columns and "rank" in shown.columns:
+        previous = pd.to_numeric(shown["rank_previous_method"], errors="coerce")
+        shown = shown.assign(method_move=previous - pd.to_numeric(shown["rank"], errors="coerce"))
+    return f'<p class="meta">{esc(note)}</p>' + _table(
+        shown,
+        _COMPARISON_COLUMNS,
+        caption="Places gained by the new method: rank under the previous method minus rank "
+        "now (n/a: the cluster has no match under the previous method). Ranks by one source "
+        "alone order the clusters by that source's share.",
+    )
 
 
 def render_report_html(
@@ -252,6 +375,10 @@ def render_report_html(
     map_png: bytes,
     *,
     top: int,
+    clusters: Mapping[str, Any] | None = None,
+    noise: pd.DataFrame | None = None,
+    plots: Mapping[str, bytes] | None = None,
+    tiles: bool | str = False,
 ) -> str:
     """Render the self-contained HTML report of a run.
 
@@ -264,25 +391,44 @@ def render_report_html(
         ``leading_rank``, shown in the given order.
     summary : Mapping
         The run summary: ``run_id``, ``synthetic``, ``parameters``, ``counts``, ``timings``,
-        ``aggregates``, ``versions``; any other keys are listed at the end.
+        ``aggregates``, ``versions``, ``previous_method``; any other keys are listed at the
+        end.
     map_png : bytes
         The map from :func:`render_map_png`, embedded as a ``data:`` URI (omitted when empty).
     top : int
-        Rows of the score ranking and of the intensity ranking to show.
+        Rows of the ranking tables to show.
+    clusters : Mapping, optional
+        The ``clusters.geojson`` FeatureCollection: the interactive map draws its footprints
+        (no interactive map without it).
+    noise : pandas.DataFrame, optional
+        Noise locations (``lat``, ``lon``, ``records``) drawn on the interactive map.
+    plots : Mapping of str to bytes, optional
+        PNG figures by key (``top_share``, ``clusters_per_economy``, ``rank_changes``,
+        ``year_over_year``); an absent or empty figure is left out.
+    tiles : bool or str, default False
+        The interactive map's tiles (see :func:`flows.report.webmap.map_data`). Without them
+        the page loads nothing at all: Leaflet and the country outlines are embedded.
 
     Returns
     -------
     str
-        One HTML5 document with inline CSS and no external resources. Every piece of text from
-        the inputs is HTML-escaped. Shares are percentages with two decimals, fractional
-        counts have one decimal and thousands separators, missing values read "n/a".
+        One HTML5 document with inline scripts and styles. Every piece of text from the
+        inputs is HTML-escaped. Shares are percentages with two decimals, fractional counts
+        have one decimal and thousands separators, missing values read "n/a".
     """
     top = max(int(top), 0)
     rankings = rankings if rankings is not None else pd.DataFrame()
     economies = economies if economies is not None else pd.DataFrame()
     summary = summary if summary is not None else {}
+    plots = plots or {}
     run_id = fmt_text(summary.get("run_id"))
     synthetic = bool(summary.get("synthetic", False))
+    interactive = clusters is not None
+    head_css = _CSS
+    if interactive:
+        from flows.report.webmap import leaflet_assets
+
+        head_css = leaflet_assets()[1] + _CSS
 
     parts = [
         "<!DOCTYPE html>",
@@ -291,7 +437,7 @@ def render_report_html(
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Innovation cluster ranking — run {esc(run_id)}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{head_css}</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -305,19 +451,42 @@ def render_report_html(
         f"clusters of patent inventors, scientific authors and venture capital deals found by "
         f"DBSCAN, ranked by the sum of their shares of the world totals.</p>"
     )
+    links = [
+        ("map", "Map"),
+        ("plots", "At a glance"),
+        ("ranking", "Ranking"),
+        ("comparison", "Method comparison"),
+        ("profiles", "Profiles"),
+        ("intensity", "Intensity"),
+        ("economies", "Economies"),
+        ("static-map", "Static map"),
+        ("parameters", "Run details"),
+    ]
+    parts.append(
+        "<nav>" + "".join(f'<a href="#{key}">{esc(label)}</a>' for key, label in links) + "</nav>"
+    )
     parts.append("</header>")
 
     parts.append('<section id="map"><h2>Map</h2>')
-    if map_png:
-        encoded = base64.b64encode(bytes(map_png)).decode("ascii")
+    if interactive:
+        from flows.report.webmap import map_data, render_web_map
+
         parts.append(
-            f'<figure><img src="data:image/png;base64,{encoded}" '
-            'alt="World map of record locations, noise and clusters">'
-            "<figcaption>Grey: record locations; blue: noise; colours: cluster members "
-            "(marker size ∝ √activity); labels: top clusters by rank.</figcaption></figure>"
+            render_web_map(map_data(rankings, clusters, noise, tiles=tiles, synthetic=synthetic))
+        )
+        parts.append(
+            '<p class="meta">Cluster footprints coloured by rank and noise locations (blue). '
+            "Click a footprint, or a cluster's name in the tables, for its profile."
+            + ("" if tiles else " Country outlines only: this page loads nothing.")
+            + "</p>"
         )
     else:
-        parts.append(f"<p>Map {MISSING}.</p>")
+        parts.append(f"<p>Interactive map {MISSING}.</p>")
+    parts.append("</section>")
+
+    figures = [_image(plots[key], alt, caption) for key, alt, caption in _PLOTS if plots.get(key)]
+    parts.append('<section id="plots"><h2>At a glance</h2>')
+    parts.append(f'<div class="plots">{"".join(figures)}</div>' if figures else f"<p>{MISSING}</p>")
     parts.append("</section>")
 
     ranked = by_rank(rankings)
@@ -334,6 +503,22 @@ def render_report_html(
     )
     parts.append("</section>")
 
+    parts.append('<section id="comparison"><h2>Method comparison and ranks by source</h2>')
+    parts.append(_method_comparison(ranked, summary, top))
+    parts.append("</section>")
+
+    parts.append('<section id="profiles"><h2>Cluster profiles</h2>')
+    parts.append(
+        _table(
+            shown,
+            _PROFILE_COLUMNS,
+            caption="Leading organisations and fields with their shares of the cluster's "
+            "activity in that source, compound annual growth over the window, and the share of "
+            "documents with rows in another economy as well. All items per cluster: "
+            "profiles.csv.",
+        )
+    )
+    parts.append("</section>")
     parts.append('<section id="intensity"><h2>Top clusters by intensity</h2>')
     if "intensity_rank" in ranked.columns:
         order = pd.to_numeric(ranked["intensity_rank"], errors="coerce")
@@ -361,6 +546,20 @@ def render_report_html(
     )
     parts.append("</section>")
 
+    parts.append('<section id="static-map"><h2>Static map</h2>')
+    if map_png:
+        parts.append(
+            _image(
+                map_png,
+                "World map of record locations, noise and clusters",
+                "Grey: record locations; blue: noise; colours: cluster members (marker size ∝ "
+                "√activity); labels: top clusters by rank. Also saved as map.png.",
+            )
+        )
+    else:
+        parts.append(f"<p>Map {MISSING}.</p>")
+    parts.append("</section>")
+
     sections = (
         ("aggregates", "Aggregates", "share"),
         ("counts", "Counts", "count"),
@@ -386,6 +585,7 @@ def render_report_html(
         "counts",
         "geocoding",
         "parameters",
+        "previous_method",
         "timings",
         "versions",
     }
@@ -395,9 +595,13 @@ def render_report_html(
         parts.append(_nested(others, (), "raw"))
         parts.append("</section>")
 
+    credits = [GAZETTEER_CREDIT, BASEMAP_CREDIT]
+    if interactive:
+        tile_credit = f"; map tiles {TILES_CREDIT}, CARTO" if tiles is True else ""
+        credits.append(LEAFLET_CREDIT + tile_credit)
     parts.append(
         "<footer>"
-        f"<p>{esc(GAZETTEER_CREDIT)}</p>"
+        + "".join(f"<p>{esc(credit)}</p>" for credit in credits)
         + (f"<p><strong>{esc(SYNTHETIC_BANNER)}.</strong></p>" if synthetic else "")
         + "</footer>"
     )

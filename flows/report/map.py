@@ -1,8 +1,9 @@
-"""The world map of a run (PNG): record locations, noise and clusters on a bare lon/lat frame.
+"""The map of a run (PNG): record locations, noise and clusters over coastlines and borders.
 
 A pure function of its inputs: no network, no clock, no global matplotlib state (the figure is
 drawn on its own Agg canvas, never through ``pyplot``), so the same inputs give the same bytes
-and the renderer is safe to call from worker threads.
+and the renderer is safe to call from worker threads. The basemap (land, coastlines, land
+borders) is Natural Earth's 1:50m Admin 0 outlines, vendored (:mod:`flows.report.basemap`).
 """
 
 from __future__ import annotations
@@ -10,18 +11,23 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.legend_handler import HandlerTuple
 from matplotlib.lines import Line2D
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
+from flows.report.basemap import country_lines, land_rings
 from flows.report.formatting import is_missing
 from flows.report.frames import by_rank, column, floats
-from flows.report.notices import MAP_CREDIT, MAP_SYNTHETIC_FOOTER
+from flows.report.notices import BASEMAP_CREDIT, MAP_CREDIT, MAP_SYNTHETIC_FOOTER
 
 __all__ = ["render_map_png"]
 
@@ -73,6 +79,16 @@ def _ticks(low: float, high: float) -> np.ndarray:
 
 
 _BACKGROUND_COLOUR = "#c4c4c4"
+# A pale basemap under the data: grey-blue sea, near-white land (record dots, mid grey, stay
+# visible on both), coasts darker than borders so that the continents read first.
+_OCEAN_COLOUR = "#dfe8ef"
+_LAND_COLOUR = "#f4f5f6"
+_GRID_COLOUR = "#c9d3dc"
+_COAST_COLOUR, _COAST_WIDTH = "#59636d", 0.5
+_BORDER_COLOUR, _BORDER_WIDTH = "#98a2ab", 0.35
+_BASEMAP_RESOLUTION = "50m"
+# Stacking: land, graticule, borders, coasts, then the data (zorder 1 and up).
+_LAND_Z, _GRID_Z, _BORDER_Z, _COAST_Z = 0.1, 0.3, 0.5, 0.6
 _NOISE_COLOUR = "#1f4fbf"
 # tab20 without its blues (noise is blue) and greys (the background is grey), dark shades first
 # so that the top clusters, drawn in rank order, get the most distinct colours.
@@ -109,6 +125,34 @@ _LABEL_OFFSETS = (
     (-14, 16, "right", "bottom"),
     (-14, -16, "right", "top"),
 )
+
+
+@lru_cache(maxsize=1)
+def _land_path() -> Path:
+    """All land rings as one compound path, built once per process."""
+    rings = land_rings(_BASEMAP_RESOLUTION)
+    vertices = np.concatenate(rings)
+    codes = np.full(len(vertices), Path.LINETO, dtype=Path.code_type)
+    codes[np.cumsum([0] + [len(r) for r in rings[:-1]])] = Path.MOVETO
+    # Rings end on their first vertex, so no CLOSEPOLY is needed: a path of MOVETO and LINETO
+    # only is one Agg simplifies. Holes wind against their exteriors: the fill spares them.
+    return Path(vertices, codes, readonly=True)
+
+
+def _draw_basemap(ax: Any) -> None:
+    """Land, coastlines and borders under the data, clipped to the axes."""
+    coast, borders = country_lines(_BASEMAP_RESOLUTION)
+    # add_artist and add_collection(autolim=False) clip to the axes and, unlike add_patch,
+    # do not walk 60,000 vertices to update data limits that the fixed frame ignores.
+    ax.add_artist(PathPatch(_land_path(), fc=_LAND_COLOUR, ec="none", lw=0, zorder=_LAND_Z))
+    for lines, colour, width, z in (
+        (borders, _BORDER_COLOUR, _BORDER_WIDTH, _BORDER_Z),
+        (coast, _COAST_COLOUR, _COAST_WIDTH, _COAST_Z),
+    ):
+        collection = LineCollection(
+            lines, colors=colour, linewidths=width, capstyle="round", joinstyle="round", zorder=z
+        )
+        ax.add_collection(collection, autolim=False)
 
 
 def _mpl_text(text: str) -> str:
@@ -228,9 +272,11 @@ def render_map_png(
 ) -> bytes:
     """Draw the world map of record locations, noise and clusters as PNG bytes.
 
-    There is no basemap: the record locations themselves trace the continents on an
-    equirectangular longitude/latitude frame that fits them (:func:`map_extent`; at most
-    −180…180 × −60…85).
+    On an equirectangular longitude/latitude frame that fits the record locations
+    (:func:`map_extent`; at most −180…180 × −60…85), the data are drawn over a basemap of
+    Natural Earth 1:50m land (filled), coastlines and land borders (thinner, lighter), split
+    at the antimeridian and clipped to the frame (:mod:`flows.report.basemap`). The bottom
+    right corner credits the gazetteer and the basemap.
 
     Parameters
     ----------
@@ -266,13 +312,17 @@ def render_map_png(
     ax.set_xlim(lon_min, lon_max)
     ax.set_ylim(lat_min, lat_max)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_facecolor("#f6f8fa")
+    ax.set_facecolor(_OCEAN_COLOUR)
+    _draw_basemap(ax)
     ax.set_xticks(_ticks(lon_min, lon_max))
     ax.set_yticks(_ticks(lat_min, lat_max))
     ax.tick_params(labelsize=7, color="0.6", labelcolor="0.35")
     ax.xaxis.set_major_formatter(lambda v, _: _degrees(v, "E", "W"))
     ax.yaxis.set_major_formatter(lambda v, _: _degrees(v, "N", "S"))
-    ax.grid(color="0.88", lw=0.5, zorder=0)
+    # The graticule above the land (else it shows at sea only), below coasts and data.
+    ax.xaxis.set_zorder(_GRID_Z)
+    ax.yaxis.set_zorder(_GRID_Z)
+    ax.grid(color=_GRID_COLOUR, lw=0.4)
     for spine in ax.spines.values():
         spine.set_color("0.7")
     ax.set_title(_mpl_text(str(title)), fontsize=12)
@@ -360,7 +410,17 @@ def render_map_png(
             weight="bold",
             color="#b00020",
         )
-    fig.text(0.99, 0.015, MAP_CREDIT, ha="right", va="bottom", fontsize=8, color="0.3")
+    # One line, right-aligned in the corner opposite the synthetic footer (the map's test
+    # checks that the two do not meet).
+    fig.text(
+        0.99,
+        0.015,
+        f"{MAP_CREDIT} · {BASEMAP_CREDIT}",
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        color="0.3",
+    )
 
     buffer = io.BytesIO()
     with warnings.catch_warnings():

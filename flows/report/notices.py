@@ -19,8 +19,11 @@ if TYPE_CHECKING:
     from core.gazetteer import GAZETTEER_CREDIT
 
 __all__ = [
+    "BASEMAP_CREDIT",
     "GAZETTEER_CREDIT",
+    "LEAFLET_CREDIT",
     "MAP_CREDIT",
+    "TILES_CREDIT",
     "MAP_SYNTHETIC_FOOTER",
     "SYNTHETIC_BANNER",
     "SYNTHETIC_DATA_KIND",
@@ -53,6 +56,17 @@ SYNTHETIC_INPUTS = f"embedded {_DEMO_WORLD} (synthetic)"
 
 MAP_CREDIT = "Gazetteer: GeoNames (CC BY 4.0)"
 """The short form of :data:`GAZETTEER_CREDIT` that fits in the map's corner."""
+
+BASEMAP_CREDIT = (
+    "Coastlines and borders: Natural Earth 4.1.0 (public domain), via world-atlas 2.0.2"
+)
+"""Credit of the vendored country outlines (``flows/report/assets``) drawn on both maps."""
+
+LEAFLET_CREDIT = "Interactive map: Leaflet 1.9.4 (BSD-2-Clause)"
+"""Credit of the vendored map library embedded in the report."""
+
+TILES_CREDIT = "© OpenStreetMap contributors"
+"""Attribution of the map tiles the report fetches when ``report.tiles`` is on."""
 
 
 def __getattr__(name: str) -> Any:
