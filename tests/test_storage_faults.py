@@ -2,14 +2,13 @@
 
 The proxy forwards every request to moto unchanged, except those it fails: a share answered
 ``503 ServiceUnavailable`` or ``503 SlowDown`` (S3's throttling answer), or every request for
-one bucket.
+one bucket. The run's local workers inherit the endpoint, so their reads go through it too.
 """
 
 from __future__ import annotations
 
 import http.client
 import http.server
-import random
 import threading
 import time
 from collections.abc import Iterator
@@ -29,21 +28,22 @@ _ERROR = (
 
 
 class FaultProxy:
-    """Forwards to ``upstream``; fails a seeded random share of requests, or a whole bucket."""
+    """Forwards to ``upstream``; fails every ``unavailable``-th and ``slow_down``-th request
+    (counted over all requests, so the shares are exact whatever the order), or every
+    request for ``failing_bucket``."""
 
     def __init__(
         self,
         upstream: str,
         *,
-        unavailable: float = 0.0,
-        slow_down: float = 0.0,
+        unavailable: int | None = None,
+        slow_down: int | None = None,
         failing_bucket: str | None = None,
-        seed: int = 0,
     ) -> None:
         self.upstream = urlsplit(upstream)
         self.unavailable, self.slow_down = unavailable, slow_down
         self.failing_bucket = failing_bucket
-        self.random = random.Random(seed)
+        self.requests = 0
         self.lock = threading.Lock()
         self.counts = {"forwarded": 0, "ServiceUnavailable": 0, "SlowDown": 0, "bucket": 0}
         proxy = self
@@ -73,10 +73,15 @@ class FaultProxy:
                 response = connection.getresponse()
                 data = response.read()
                 self.send_response(response.status)
+                # A HEAD answer's length is the object's, which its empty body is not.
+                dropped = ("transfer-encoding", "connection")
+                if self.command != "HEAD":
+                    dropped += ("content-length",)
                 for key, value in response.getheaders():
-                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    if key.lower() not in dropped:
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                if self.command != "HEAD":
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
@@ -96,11 +101,12 @@ class FaultProxy:
             if self.failing_bucket and bucket == self.failing_bucket:
                 self.counts["bucket"] += 1
                 return "ServiceUnavailable", "the fault proxy fails this bucket"
-            draw = self.random.random()
-            if draw < self.unavailable:
+            self.requests += 1
+            # Offsets keep the two kinds on different requests.
+            if self.unavailable and self.requests % self.unavailable == 2:
                 self.counts["ServiceUnavailable"] += 1
                 return "ServiceUnavailable", "injected by the fault proxy"
-            if draw < self.unavailable + self.slow_down:
+            if self.slow_down and self.requests % self.slow_down == 5:
                 self.counts["SlowDown"] += 1
                 return "SlowDown", "Please reduce your request rate."
             self.counts["forwarded"] += 1
@@ -139,10 +145,11 @@ def test_with_503s_and_slowdowns_the_run_publishes_byte_identical_rankings(s3_se
     fs = demo_on_s3
     direct = invoke("run", "--input", "s3://inputs/demo", "--output", "s3://rankings/direct")
     assert direct.exit_code == 0, direct.output
-    with FaultProxy(s3_server, unavailable=0.10, slow_down=0.05, seed=14) as proxy:
+    # 10 % of the requests answered 503 ServiceUnavailable, 5 % 503 SlowDown.
+    with FaultProxy(s3_server, unavailable=10, slow_down=20) as proxy:
         result, _ = _run_through(proxy, "s3://rankings/faulty")
     assert result.exit_code == 0, result.output
-    assert proxy.counts["ServiceUnavailable"] > 5 and proxy.counts["SlowDown"] > 2, proxy.counts
+    assert proxy.counts["ServiceUnavailable"] >= 3 and proxy.counts["SlowDown"] >= 1, proxy.counts
     (reference,) = [d for d in fs.ls("rankings/direct", refresh=True) if fs.isdir(d)]
     (faulty,) = [d for d in fs.ls("rankings/faulty", refresh=True) if fs.isdir(d)]
     for name in ("rankings.csv", "rankings.parquet", "profiles.csv"):
