@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from distributed.diagnostics.plugin import WorkerPlugin
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -195,3 +198,30 @@ def table_records(module, folder, options: dict | None = None):
             parts.append(module.prepare(name, table, options=options))
         tables[name] = pa.concat_tables(parts)
     return module.records(module.join(tables, options=options), options=options)
+
+
+# ------------------------------------------------------------------------------------------
+# Faults on real Dask workers
+
+
+class KillOnceIn(WorkerPlugin):
+    """A worker plugin: the first worker to start a task of ``prefix`` SIGKILLs itself.
+
+    ``marker`` (created exclusively) makes it once per test, whichever worker gets there
+    first and however often the nannies restart them. Defined here, in an importable module,
+    because the workers unpickle it.
+    """
+
+    def __init__(self, prefix: str, marker: str) -> None:
+        self.prefix, self.marker = prefix, marker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        from dask.utils import key_split
+
+        if finish != "executing" or self.prefix not in key_split(key):
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -29,7 +29,7 @@ from distributed import Client
 
 import flows.inputs
 from flows.runtime import dask_client
-from tests.support import SCALE, free_port, invoke, only_run
+from tests.support import SCALE, KillOnceIn, free_port, invoke, only_run
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 60
@@ -353,7 +353,9 @@ def demo_files(tmp_path_factory) -> Path:
     return folder
 
 
-def test_local_workers_start_without_dasks_malloc_trim_threshold():
+def test_local_workers_start_without_dasks_malloc_trim_threshold(monkeypatch):
+    # Whatever this process inherited: what is tested is what Dask's nanny would add.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     with dask_client(workers=1) as client:
         environ = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_", "unset"))
         threads = client.run(lambda: os.environ.get("OMP_NUM_THREADS"))
@@ -535,3 +537,41 @@ def test_a_run_whose_scheduler_dies_exits_5_in_one_line_and_the_next_run_publish
     )
     assert result.exit_code == 0, result.output
     assert (only_run(out) / "manifest.json").exists()
+
+
+# Stage -> the key prefix of its tasks. The read is covered by
+# test_run_survives_a_worker_killed_mid_read (a worker killed with its nanny, for good).
+KILL_STAGES = {
+    "shuffle": "shuffle",
+    "clustering kernel": "geodbscan-kernel",
+    "stitch": "geodbscan-stitch",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", list(KILL_STAGES))
+def test_a_worker_killed_during_each_stage_leaves_the_rankings_byte_identical(
+    cluster, reference, tmp_path, stage
+):
+    marker = tmp_path / "killed"
+    plugin = KillOnceIn(KILL_STAGES[stage], str(marker))
+    name = f"kill-once-{stage}"
+    cluster.client.register_plugin(plugin, name=name)
+    try:
+        with cluster.logs_on_failure():
+            out = tmp_path / "out"
+            result = invoke(
+                "run",
+                "--scheduler",
+                cluster.address,
+                "--output",
+                str(out),
+                "--quiet",
+                env={"ICRANK__DEMO__SCALE": SCALE},
+            )
+            assert result.exit_code == 0, result.output
+            assert marker.exists(), f"no {KILL_STAGES[stage]} task ran"
+            assert (only_run(out) / "rankings.csv").read_bytes() == reference
+    finally:
+        cluster.client.unregister_worker_plugin(name)
+        cluster.client.wait_for_workers(2, timeout=60)
