@@ -5,7 +5,10 @@ behind them) load on first use of :func:`render_map_png` or :func:`render_report
 command line can print a notice without paying for them.
 
 - :mod:`flows.report.notices`: every synthetic-data notice and data credit, defined once;
+- :mod:`flows.report.basemap`: Natural Earth coastlines and borders (vendored in ``assets/``);
 - :mod:`flows.report.map`: :func:`render_map_png`;
+- :mod:`flows.report.plots`: the report's figures;
+- :mod:`flows.report.webmap`: the interactive Leaflet map (Leaflet vendored in ``assets/``);
 - :mod:`flows.report.html`: :func:`render_report_html`;
 - :mod:`flows.report.formatting`: how numbers and missing values read in the report.
 """
