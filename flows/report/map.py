@@ -8,9 +8,7 @@ borders) is Natural Earth's 1:50m Admin 0 outlines, vendored (:mod:`flows.report
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from functools import lru_cache
 from typing import Any
 
@@ -25,6 +23,7 @@ from matplotlib.patches import PathPatch
 from matplotlib.path import Path
 
 from flows.report.basemap import country_lines, land_rings
+from flows.report.figures import mpl_text, png_bytes
 from flows.report.formatting import is_missing
 from flows.report.frames import by_rank, column, floats
 from flows.report.notices import BASEMAP_CREDIT, MAP_CREDIT, MAP_SYNTHETIC_FOOTER
@@ -155,11 +154,6 @@ def _draw_basemap(ax: Any) -> None:
         ax.add_collection(collection, autolim=False)
 
 
-def _mpl_text(text: str) -> str:
-    # A pair of "$" would switch matplotlib into mathtext; names are plain text.
-    return text.replace("$", r"\$")
-
-
 def _degrees(value: float, positive: str, negative: str) -> str:
     if round(value) == 0 or abs(round(value)) == 180:
         return f"{abs(value):.0f}°"
@@ -244,7 +238,7 @@ def _place_labels(ax: Any, rankings: pd.DataFrame, top_labels: int) -> None:
         far = abs(dx) > 6 or abs(dy) > 6
         ax.plot([lon[k]], [lat[k]], marker="o", ms=3.2, mfc="none", mec="black", mew=0.6, zorder=5)
         ax.annotate(
-            _mpl_text(text),
+            mpl_text(text),
             xy=(lon[k], lat[k]),
             xytext=(dx, dy),
             textcoords="offset points",
@@ -325,7 +319,7 @@ def render_map_png(
     ax.grid(color=_GRID_COLOUR, lw=0.4)
     for spine in ax.spines.values():
         spine.set_color("0.7")
-    ax.set_title(_mpl_text(str(title)), fontsize=12)
+    ax.set_title(mpl_text(str(title)), fontsize=12)
 
     handles: list[Any] = []
     labels: list[str] = []
@@ -422,9 +416,4 @@ def render_map_png(
         color="0.3",
     )
 
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # Names in scripts the bundled font lacks render as boxes; that is not worth a warning.
-        warnings.filterwarnings("ignore", message=r"Glyph .* missing")
-        fig.savefig(buffer, format="png", dpi=_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+    return png_bytes(fig, dpi=_DPI)

@@ -11,9 +11,7 @@ The data behind each plot come from small pure helpers (:func:`cumulative_shares
 
 from __future__ import annotations
 
-import io
 import math
-import warnings
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from core.regions import WORLD_REGIONS
 from core.sources import SOURCE_TABLE
+from flows.report.figures import mpl_text, png_bytes
 from flows.report.formatting import is_missing
 from flows.report.frames import by_rank, column, floats
 from flows.report.notices import MAP_SYNTHETIC_FOOTER
@@ -71,11 +70,6 @@ _MAX_NAME = 26
 _LOG_FROM = 20
 # The fewest bar slots of the economies plot: a few economies get bars of the usual height.
 _MIN_BAR_SLOTS = 8
-
-
-def _mpl_text(text: str) -> str:
-    # A pair of "$" would switch matplotlib into mathtext; names are plain text.
-    return text.replace("$", r"\$")
 
 
 def _short(name: Any) -> str:
@@ -263,22 +257,13 @@ def _title(fig: Figure, text: str) -> None:
     fig.text(
         0.01,
         0.975,
-        _mpl_text(text),
+        mpl_text(text),
         ha="left",
         va="top",
         fontsize=_TITLE_SIZE,
         weight="bold",
         color=_TEXT_COLOUR,
     )
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        # Names in scripts the bundled font lacks render as boxes; that is not worth a warning.
-        warnings.filterwarnings("ignore", message=r"Glyph .* missing")
-        fig.savefig(buffer, format="png", dpi=PLOT_DPI, metadata={"Software": None})
-    return buffer.getvalue()
 
 
 def _spread(pixels: list[float], gap: float) -> list[float]:
@@ -372,7 +357,7 @@ def plot_top_share(rankings: pd.DataFrame | None, *, synthetic: bool) -> bytes:
     )
     ax.set_ylabel("Share of world total", fontsize=_LABEL_SIZE, color=_TEXT_COLOUR)
     ax.legend(loc="upper left", fontsize=_LABEL_SIZE, frameon=False)
-    return _png(fig)
+    return png_bytes(fig, dpi=PLOT_DPI)
 
 
 def plot_clusters_per_economy(
@@ -412,7 +397,7 @@ def plot_clusters_per_economy(
         fontsize=_NOTE_SIZE,
         color=_TEXT_COLOUR,
     )
-    ax.set_yticks(y, [_mpl_text(e) for e in counts["economy"]])
+    ax.set_yticks(y, [mpl_text(e) for e in counts["economy"]])
     ax.set_ylim(max(len(counts), _MIN_BAR_SLOTS) - 0.5, -0.5)
     ax.tick_params(axis="y", length=0)
     ax.set_xlim(0, float(counts["clusters"].max()) * 1.08 + 0.5)
@@ -426,7 +411,7 @@ def plot_clusters_per_economy(
     if present:
         handles = [Patch(color=_REGION_COLOURS[r], label=r) for r in present]
         ax.legend(handles=handles, loc="lower right", fontsize=_NOTE_SIZE, frameon=False)
-    return _png(fig)
+    return png_bytes(fig, dpi=PLOT_DPI)
 
 
 # Label offsets (points) tried in turn until one does not cover an earlier label or a point.
@@ -497,7 +482,7 @@ def _place_labels(
         placed.append(box)
         far = abs(dx) > 10 or abs(dy) > 10
         ax.annotate(
-            _mpl_text(text),
+            mpl_text(text),
             xy=(x, y),
             xytext=(dx, dy),
             textcoords="offset points",
@@ -595,7 +580,7 @@ def _rank_scatter(
         ax.axvline(x_none, color="0.88", lw=0.8, zorder=1)
     ax.set_xticks(ticks, tick_labels)
     ax.set_yticks(_rank_ticks(shown_top))
-    ax.set_xlabel(_mpl_text(previous_label), fontsize=_LABEL_SIZE, color=_TEXT_COLOUR)
+    ax.set_xlabel(mpl_text(previous_label), fontsize=_LABEL_SIZE, color=_TEXT_COLOUR)
     ax.set_ylabel("Rank now", fontsize=_LABEL_SIZE, color=_TEXT_COLOUR)
     movers = biggest_movers(rankings, previous=previous, top=top)
     _place_labels(
@@ -622,7 +607,7 @@ def _rank_scatter(
         columnspacing=1.2,
         borderaxespad=0.2,
     )
-    return _png(fig)
+    return png_bytes(fig, dpi=PLOT_DPI)
 
 
 def plot_rank_changes(
