@@ -209,13 +209,13 @@ def _configure_logging(quiet: bool) -> None:
     # sets its loggers' levels from its configuration, so it is imported first.)
     import distributed  # noqa: F401
 
-    for name in CLIENT_CONNECTION_LOGGERS:
+    for name in QUIETED_DISTRIBUTED_LOGGERS:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 # The scheduler's line about a task that killed its workers (a local cluster's scheduler runs
 # in this process) is said again by the run's own last line (exit 6).
-CLIENT_CONNECTION_LOGGERS = (
+QUIETED_DISTRIBUTED_LOGGERS = (
     "distributed.client",
     "distributed.utils",
     "distributed.comm",
