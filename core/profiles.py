@@ -4,9 +4,10 @@ The GII's cluster pages give, per cluster, the top patent applicant and scientif
 organisation, the leading technology and science fields with their shares, growth over the
 period and the share of international co-operation. Here the workers sum fractional weights
 per (location, year, organisation) and per (location, year, field) next to the per-location
-sums of :mod:`core.records`, so the client still holds per-location tables only; organisations
-and fields travel as integer keys (:func:`core.hashing.name_keys`), their names in a table of
-distinct names.
+sums of :mod:`core.records` and keep them; once the clusters are known, each partition's sums
+are moved to the clusters holding their locations (:func:`cluster_item_sums`), so the client
+holds per-location and per-cluster tables only. Organisations and fields travel as integer
+keys (:func:`core.hashing.name_keys`), their names in a table of distinct names.
 
 Shares are fractions of the cluster's fractional count in the source, so rows without an
 organisation or field lower every share rather than vanish.
@@ -24,7 +25,6 @@ from core.records import (
     WEIGHT_SCALE,
     YEAR_RANGE,
     YEAR_SPAN,
-    unpack_locations,
 )
 from core.sources import GROWTH_COLUMNS, SOURCES
 
@@ -112,7 +112,8 @@ def profile_names(checked: pd.DataFrame) -> pd.DataFrame:
         (0, "organization", usable),
         (1, "field", usable & ~patent),
     ):
-        values = checked[column][wanted]
+        # The smallest spelling over rows is the smallest over the distinct spellings.
+        values = pd.Series(pd.unique(checked[column][wanted].dropna()), dtype=object)
         keys = name_keys(values)
         named = keys != 0
         frame = pd.DataFrame(
@@ -137,14 +138,71 @@ def _site_and_year(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return loc // N_COUNTRY_CODES, year + YEAR_RANGE[0]
 
 
+def member_sites(members: pd.DataFrame) -> pd.DataFrame:
+    """``site`` (sorted), ``combined`` and ``source`` (int8 code in ``SOURCES``) of each
+    cluster member site: what :func:`cluster_item_sums` needs to know of the clusters."""
+    sites = members.drop_duplicates("site").sort_values("site", ignore_index=True)
+    source = pd.Categorical(sites["source"].astype(object), categories=list(SOURCES)).codes
+    return pd.DataFrame(
+        {
+            "site": sites["site"].to_numpy(np.int64),
+            "combined": sites["combined"].to_numpy(np.int64),
+            "source": source.astype(np.int8),
+        }
+    )
+
+
+ITEM_SUM_KEYS = ["combined", "source", "kind", "item"]
+
+
+def cluster_item_sums(
+    sums: pd.DataFrame, sites: pd.DataFrame, *, start_year: int, end_year: int
+) -> pd.DataFrame:
+    """Profile sums moved from locations to the clusters holding them.
+
+    Run on each partition's :func:`profile_sums` where the partition lies, so that the
+    per-(location, item) sums, far larger than the clusters' (most locations are noise),
+    never gather in one place.
+
+    Parameters
+    ----------
+    sums : pandas.DataFrame
+        :func:`profile_sums` output, of one partition or summed.
+    sites : pandas.DataFrame
+        :func:`member_sites` output.
+    start_year, end_year : int
+        The window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``combined`` (int64), ``source`` (int8 code in ``SOURCES``), ``kind`` (int8),
+        ``item`` (int64), ``w`` (int64): one row per distinct key, rows of locations
+        outside every cluster or of years outside the window dropped.
+    """
+    site, year = _site_and_year(sums["key"].to_numpy())
+    known = sites["site"].to_numpy(np.int64)
+    pos = np.minimum(np.searchsorted(known, site), max(len(known) - 1, 0))
+    inside = (year >= start_year) & (year <= end_year)
+    inside &= known[pos] == site if len(known) else False
+    pos = pos[inside]
+    frame = pd.DataFrame(
+        {
+            "combined": sites["combined"].to_numpy(np.int64)[pos],
+            "source": sites["source"].to_numpy(np.int8)[pos],
+            "kind": sums["kind"].to_numpy(np.int8)[inside],
+            "item": sums["item"].to_numpy(np.int64)[inside],
+            "w": sums["w"].to_numpy(np.int64)[inside],
+        }
+    )
+    return frame.groupby(ITEM_SUM_KEYS, sort=False)["w"].sum().reset_index()
+
+
 def cluster_items(
-    sums: pd.DataFrame,
+    item_sums: pd.DataFrame,
     names: pd.DataFrame,
     members: pd.DataFrame,
     *,
-    start_year: int,
-    end_year: int,
-    rounding_deg: float,
     field_names: dict[int, str],
     items: int = PROFILE_ITEMS,
 ) -> pd.DataFrame:
@@ -152,16 +210,12 @@ def cluster_items(
 
     Parameters
     ----------
-    sums : pandas.DataFrame
-        :func:`profile_sums` output, summed over every partition.
+    item_sums : pandas.DataFrame
+        :func:`cluster_item_sums` output, summed over every partition.
     names : pandas.DataFrame
         :func:`profile_names` output, one row per (kind, item).
     members : pandas.DataFrame
         Cluster member rows (``site``, ``source``, ``combined``, ``w``), in the window.
-    start_year, end_year : int
-        The window.
-    rounding_deg : float
-        Grid of the packed locations.
     field_names : dict
         Patent technology field number → name.
     items : int
@@ -175,25 +229,16 @@ def cluster_items(
         ties are broken by name.
     """
     columns = ["combined", *PROFILE_TABLE_COLUMNS]
-    site, year = _site_and_year(sums["key"].to_numpy())
-    cluster = _cluster_of_sites(members).reindex(site).to_numpy()
-    inside = (year >= start_year) & (year <= end_year) & ~pd.isna(cluster)
-    if not inside.any():
+    if not len(item_sums):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    source = unpack_locations(
-        sums["key"].to_numpy()[inside] // YEAR_SPAN, rounding_deg=rounding_deg
-    )["source"].to_numpy()
     frame = pd.DataFrame(
         {
-            "combined": cluster[inside].astype(np.int64),
-            "source": np.asarray(source, dtype=object),
-            "kind": sums["kind"].to_numpy()[inside],
-            "item": sums["item"].to_numpy()[inside],
-            "w": sums["w"].to_numpy()[inside],
+            "combined": item_sums["combined"].to_numpy(np.int64),
+            "source": np.asarray(SOURCES, dtype=object)[item_sums["source"].to_numpy(np.int64)],
+            "kind": item_sums["kind"].to_numpy(np.int8),
+            "item": item_sums["item"].to_numpy(np.int64),
+            "w": item_sums["w"].to_numpy(np.int64),
         }
-    )
-    frame = (
-        frame.groupby(["combined", "source", "kind", "item"], sort=False)["w"].sum().reset_index()
     )
     named = names.drop_duplicates(["kind", "item"]).set_index(["kind", "item"])["name"]
     text = named.reindex(pd.MultiIndex.from_arrays([frame["kind"], frame["item"]])).to_numpy(

@@ -34,7 +34,7 @@ def _split_by_key(frame: pd.DataFrame, *, column: str, buckets: int) -> list[pd.
 
 
 def tree_sum(
-    frame: dd.DataFrame,
+    frame: dd.DataFrame | list[Delayed],
     *,
     by: list[str],
     name: str,
@@ -42,7 +42,8 @@ def tree_sum(
     buckets: int = 1,
     how: str = "sum",
 ) -> Delayed:
-    """Sum already-aggregated partitions by key in trees of small tasks.
+    """Sum already-aggregated partitions (of a collection, or delayed frames) by key in
+    trees of small tasks.
 
     A plain ``groupby().sum()`` would group each partition once more before combining.
     With ``buckets > 1`` the integer key ``by[0]`` is split into that many independent
@@ -51,7 +52,7 @@ def tree_sum(
     """
     # Unoptimised, so that partitions shared with other outputs keep their keys and are
     # computed once per run, not fused into each output separately.
-    leaves = frame.to_delayed(optimize_graph=False)
+    leaves = frame.to_delayed(optimize_graph=False) if isinstance(frame, dd.DataFrame) else frame
     if buckets > 1:
         split = [
             delayed(_split_by_key, nout=buckets)(
@@ -85,24 +86,36 @@ def tree_sum(
     return delayed(_concat_frames)(roots, dask_key_name=f"{name}-{tokenize(roots)}")
 
 
-def submit(*collections: Any) -> Callable[[bool], tuple[Any, ...]]:
+def submit(
+    *collections: Any, keep: list[Delayed] | None = None
+) -> Callable[[bool], tuple[tuple[Any, ...], list[Any]]]:
     """Start computing on the active Dask client; returns a function that waits for results.
 
     The client's workers compute while the caller does other work (loading the gazetteer);
-    without a client the computation runs when the returned function is called.
+    without a client the computation runs when the returned function is called. The
+    function returns the collections' results and, for each of ``keep``, a future that
+    leaves the result on its worker for later graphs (without a client: the result).
     """
+    keep = keep or []
     try:
         from distributed import default_client
         from distributed import progress as show_progress
 
         client = default_client()
     except ValueError:
-        return lambda progress=False: dask.compute(*collections)
-    futures = client.compute(list(collections))
 
-    def wait(progress: bool = False) -> tuple[Any, ...]:
+        def compute(progress: bool = False) -> tuple[tuple[Any, ...], list[Any]]:
+            results = dask.compute(*collections, *keep)
+            return results[: len(collections)], list(results[len(collections) :])
+
+        return compute
+    # One submission: what `keep` shares with the collections is computed once.
+    futures = client.compute([*collections, *keep])
+    gathered, kept = futures[: len(collections)], futures[len(collections) :]
+
+    def wait(progress: bool = False) -> tuple[tuple[Any, ...], list[Any]]:
         if progress:
             show_progress(futures)
-        return tuple(client.gather(futures))
+        return tuple(client.gather(gathered)), kept
 
     return wait

@@ -15,7 +15,8 @@ from typing import Any
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-from dask.delayed import Delayed
+from dask.base import tokenize
+from dask.delayed import Delayed, delayed
 
 from core.measures import (
     RANKING_COLUMNS,
@@ -37,10 +38,13 @@ from core.naming import name_clusters
 from core.overlay import rank_changes
 from core.population import footprint_population
 from core.profiles import (
+    ITEM_SUM_KEYS,
     PROFILE_TABLE_COLUMNS,
+    cluster_item_sums,
     cluster_items,
     cluster_profiles,
     growth_rates,
+    member_sites,
     profile_names,
     profile_sums,
 )
@@ -68,10 +72,14 @@ from flows.types import PreviousRun, Ranking, StageLog
 log = logging.getLogger("icrank")
 
 
-def aggregate_records(checked: dd.DataFrame, *, rounding_deg: float) -> tuple[Delayed, ...]:
+def aggregate_records(
+    checked: dd.DataFrame, *, rounding_deg: float
+) -> tuple[tuple[Delayed, ...], list[Delayed]]:
     """Stages *fractional weights* and *rounding*: lazy rejects, locations, statistics,
-    geocoding counts, the place strings the geocoder could not settle, and the profiles'
-    sums per location and organisation or field with the names of those.
+    geocoding counts, the place strings the geocoder could not settle and the names of
+    organisations and fields; and, per partition, the profiles' sums per location and
+    organisation or field, to be kept where they are computed until the clusters are known
+    (:func:`core.profiles.cluster_item_sums`).
 
     Rows are shuffled by document so that each partition holds whole documents; weights
     are then split per document and summed per (source, year, location, country). Only
@@ -108,19 +116,16 @@ def aggregate_records(checked: dd.DataFrame, *, rounding_deg: float) -> tuple[De
         by=["method", "text"],
         name="icrank-sum-place-strings",
     )
-    profiles = tree_sum(
-        weighted.map_partitions(profile_sums, meta=profile_sums(weighted._meta)),
-        by=["key", "kind", "item"],
-        name="icrank-sum-profiles",
-        buckets=4,
-    )
+    profiles = weighted.map_partitions(profile_sums, meta=profile_sums(weighted._meta))
     names = tree_sum(
         checked.map_partitions(profile_names, meta=profile_names(checked._meta)),
         by=["kind", "item"],
         name="icrank-profile-names",
         how="min",
     )
-    return rejects, locations, stats, geocoded, strings, profiles, names
+    return (rejects, locations, stats, geocoded, strings, names), profiles.to_delayed(
+        optimize_graph=False
+    )
 
 
 def cluster_sources(
@@ -301,13 +306,16 @@ def rank_records(
     share_weights = {s: config.sources[s].share_weight for s in SOURCES}
 
     with stages("read+weights+rounding"):
-        wait = submit(*aggregate_records(checked, rounding_deg=r))
+        summed, profile_parts = aggregate_records(checked, rounding_deg=r)
+        wait = submit(*summed, keep=profile_parts)
         # Whatever the gazetteer, population grid and clustering engine (scikit-learn) still
         # need loads while the workers work.
         cities = cities() if callable(cities) else cities
         population = population() if callable(population) else population
         importlib.import_module("core.estimator")
-        rejects, locations, stats, geocoded, strings, profile_parts, profile_names_ = wait(progress)
+        (rejects, locations, stats, geocoded, strings, profile_names_), profile_parts = wait(
+            progress
+        )
         stats = sorted_stats(stats)
         rejects = rejects.sort_values(["file", "row"], kind="stable", ignore_index=True)
         warnings_ = check_rejects(rejects, stats, warn_share=config.warn_rejected_share)
@@ -367,14 +375,16 @@ def rank_records(
         from core.technology import TECHNOLOGY_FIELDS
 
         window = {"start_year": start, "end_year": end}
-        items = cluster_items(
-            profile_parts,
-            profile_names_,
-            members,
-            **window,
-            rounding_deg=r,
-            field_names=TECHNOLOGY_FIELDS,
+        sites = delayed(member_sites(members), name=f"icrank-member-sites-{tokenize(members)}")
+        item_sums = tree_sum(
+            [delayed(cluster_item_sums)(part, sites, **window) for part in profile_parts],
+            by=ITEM_SUM_KEYS,
+            name="icrank-sum-cluster-items",
         )
+        (item_sums,), _ = submit(item_sums)(False)
+        # The per-location sums are no longer needed: free the workers' memory.
+        del profile_parts
+        items = cluster_items(item_sums, profile_names_, members, field_names=TECHNOLOGY_FIELDS)
         growth = growth_rates(locations, members, **window)
         profile = cluster_profiles(items, growth, members)
         ranked = ranked.join(profile, on="combined")

@@ -58,7 +58,10 @@ def test_keys_are_deterministic_so_the_same_work_is_recognised():
 
 def test_submit_without_a_client_computes_when_waited_for():
     frame = parts(3, 5)
-    wait = submit(tree_concat(frame, name="c"), tree_sum(frame, by=["key"], name="s"))
+    leaves = frame.to_delayed()
+    wait = submit(tree_concat(frame, name="c"), tree_sum(frame, by=["key"], name="s"), keep=leaves)
     with dask.config.set(scheduler="sync"):
-        rows, sums = wait(False)
+        (rows, sums), kept = wait(False)
     assert len(rows) == 15 and sums["w"].sum() == rows["w"].sum()
+    assert [len(k) for k in kept] == [5, 5, 5]
+    assert tree_sum(kept, by=["key"], name="s2").compute(scheduler="sync").equals(sums)
