@@ -178,9 +178,19 @@ def test_no_rows_give_empty_keys():
 
 def test_name_keys_fold_case_and_spacing_only():
     keys = name_keys(
-        pd.Series(["Univ. of Tokyo", " UNIV. OF  TOKYO ", "Univ of Tokyo", "", None, "  "])
+        pd.Series(
+            [
+                "Univ. of Tokyo",
+                " UNIV. OF  TOKYO ",
+                "Univ of Tokyo",
+                "",
+                None,
+                "  ",
+                "univ.\tof tokyo",
+            ]
+        )
     )
-    assert keys[0] == keys[1] != keys[2]
+    assert keys[0] == keys[1] == keys[6] != keys[2]
     assert keys[0] != 0 and keys[2] != 0
-    assert keys[3:].tolist() == [0, 0, 0]
+    assert keys[3:6].tolist() == [0, 0, 0]
     assert name_keys(pd.Series([], dtype=object)).tolist() == []

@@ -7,9 +7,17 @@ import pandas as pd
 import pytest
 
 from core.hashing import name_keys
-from core.profiles import growth_rates, profile_names, profile_sums
+from core.profiles import (
+    ITEM_SUM_KEYS,
+    cluster_item_sums,
+    growth_rates,
+    member_sites,
+    profile_names,
+    profile_sums,
+)
 from core.records import YEAR_RANGE, YEAR_SPAN, validate_records
 from core.regions import known_economies
+from core.sources import SOURCES
 
 
 def weighted_rows(**columns):
@@ -76,3 +84,29 @@ def test_growth_is_the_compound_rate_between_the_window_edges():
     assert out.loc[0, "growth_patents"] == pytest.approx(4 ** (1 / 4) - 1)
     assert np.isnan(out.loc[1, "growth_patents"])
     assert np.isnan(out.loc[0, "growth_publications"])
+
+
+def test_cluster_item_sums_keep_cluster_members_in_the_window_only():
+    def key(site, year):
+        return (site * 677 + 5) * YEAR_SPAN + year - YEAR_RANGE[0]
+
+    sums = pd.DataFrame(
+        {
+            # site 1 and 3 are members of cluster 0, site 2 is noise, 2019 is outside.
+            "key": [key(1, 2024), key(3, 2024), key(3, 2024), key(2, 2024), key(1, 2019)],
+            "kind": np.array([0, 0, 1, 0, 0], np.int8),
+            "item": [7, 7, 7, 7, 7],
+            "w": [10, 5, 3, 100, 1000],
+        }
+    )
+    members = pd.DataFrame(
+        {"site": [3, 1, 3], "source": ["vc", "patent", "vc"], "combined": [0, 0, 0], "w": [1] * 3}
+    )
+    sites = member_sites(members)
+    assert sites["site"].tolist() == [1, 3]
+    out = cluster_item_sums(sums, sites, start_year=2020, end_year=2024)
+    rows = out.sort_values(ITEM_SUM_KEYS)[[*ITEM_SUM_KEYS, "w"]].values.tolist()
+    patent, vc = SOURCES.index("patent"), SOURCES.index("vc")
+    assert rows == sorted([[0, patent, 0, 7, 10], [0, vc, 0, 7, 5], [0, vc, 1, 7, 3]])
+    empty = member_sites(members.iloc[:0])
+    assert len(cluster_item_sums(sums, empty, start_year=2020, end_year=2024)) == 0
