@@ -128,10 +128,6 @@ def profile_names(checked: pd.DataFrame) -> pd.DataFrame:
     return out[["kind", "item", "name"]].astype({"kind": np.int8, "item": np.int64})
 
 
-def _cluster_of_sites(members: pd.DataFrame) -> pd.Series:
-    return members.drop_duplicates("site").set_index("site")["combined"]
-
-
 def _site_and_year(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # A site is the packed location without its country (core.records.window_locations).
     loc, year = np.divmod(np.asarray(key, dtype=np.int64), YEAR_SPAN)
@@ -150,6 +146,15 @@ def member_sites(members: pd.DataFrame) -> pd.DataFrame:
             "source": source.astype(np.int8),
         }
     )
+
+
+def _find_sites(sites: pd.DataFrame, site: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row of each ``site`` in :func:`member_sites` output, and whether it is there."""
+    known = sites["site"].to_numpy(np.int64)
+    if not len(known):
+        return np.zeros(len(site), np.intp), np.zeros(len(site), bool)
+    pos = np.minimum(np.searchsorted(known, site), len(known) - 1)
+    return pos, known[pos] == site
 
 
 ITEM_SUM_KEYS = ["combined", "source", "kind", "item"]
@@ -181,10 +186,8 @@ def cluster_item_sums(
         outside every cluster or of years outside the window dropped.
     """
     site, year = _site_and_year(sums["key"].to_numpy())
-    known = sites["site"].to_numpy(np.int64)
-    pos = np.minimum(np.searchsorted(known, site), max(len(known) - 1, 0))
-    inside = (year >= start_year) & (year <= end_year)
-    inside &= known[pos] == site if len(known) else False
+    pos, found = _find_sites(sites, site)
+    inside = found & (year >= start_year) & (year <= end_year)
     pos = pos[inside]
     frame = pd.DataFrame(
         {
@@ -273,7 +276,7 @@ def cluster_items(
 
 def growth_rates(
     locations: pd.DataFrame,
-    members: pd.DataFrame,
+    sites: pd.DataFrame,
     *,
     start_year: int,
     end_year: int,
@@ -284,19 +287,28 @@ def growth_rates(
     from the cluster's locations (those of its members, in their source); NaN where the
     first year has no documents or the window is one year.
 
+    Parameters
+    ----------
+    locations : pandas.DataFrame
+        :func:`core.records.aggregate_locations` output, summed.
+    sites : pandas.DataFrame
+        :func:`member_sites` output.
+    start_year, end_year : int
+        The window.
+
     Returns
     -------
     pandas.DataFrame
         Indexed by ``combined``, one ``GROWTH_COLUMNS`` column per source.
     """
     site, year = _site_and_year(locations["key"].to_numpy())
-    cluster = _cluster_of_sites(members).reindex(site).to_numpy()
-    edge = ((year == start_year) | (year == end_year)) & ~pd.isna(cluster)
-    source_of_site = members.drop_duplicates("site").set_index("site")["source"]
+    pos, found = _find_sites(sites, site)
+    edge = ((year == start_year) | (year == end_year)) & found
+    pos = pos[edge]
     frame = pd.DataFrame(
         {
-            "combined": cluster[edge].astype(np.int64),
-            "source": source_of_site.reindex(site[edge]).astype(object).to_numpy(),
+            "combined": sites["combined"].to_numpy(np.int64)[pos],
+            "source": np.asarray(SOURCES, dtype=object)[sites["source"].to_numpy(np.int64)[pos]],
             "last": year[edge] == end_year,
             "w": locations["w"].to_numpy(np.int64)[edge],
         }
@@ -309,7 +321,7 @@ def growth_rates(
         rate = (last / first) ** (1.0 / years) - 1.0 if years > 0 else np.full(len(first), np.nan)
     rate = np.where(first > 0, rate, np.nan)
     out = pd.Series(rate, index=sums.index).unstack("source")
-    clusters = np.unique(members["combined"].to_numpy())
+    clusters = np.unique(sites["combined"].to_numpy())
     out = out.reindex(index=clusters, columns=list(SOURCES))
     out.columns = [GROWTH_COLUMNS[s] for s in SOURCES]
     out.index.name = "combined"

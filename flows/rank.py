@@ -375,9 +375,10 @@ def rank_records(
         from core.technology import TECHNOLOGY_FIELDS
 
         window = {"start_year": start, "end_year": end}
-        sites = delayed(member_sites(members), name=f"icrank-member-sites-{tokenize(members)}")
+        sites = member_sites(members)
+        sites_task = delayed(sites, name=f"icrank-member-sites-{tokenize(sites)}")
         item_sums = tree_sum(
-            [delayed(cluster_item_sums)(part, sites, **window) for part in profile_parts],
+            [delayed(cluster_item_sums)(part, sites_task, **window) for part in profile_parts],
             by=ITEM_SUM_KEYS,
             name="icrank-sum-cluster-items",
         )
@@ -385,7 +386,7 @@ def rank_records(
         # The per-location sums are no longer needed: free the workers' memory.
         del profile_parts
         items = cluster_items(item_sums, profile_names_, members, field_names=TECHNOLOGY_FIELDS)
-        growth = growth_rates(locations, members, **window)
+        growth = growth_rates(locations, sites, **window)
         profile = cluster_profiles(items, growth, members)
         ranked = ranked.join(profile, on="combined")
         profiles = (

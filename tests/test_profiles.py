@@ -80,7 +80,7 @@ def test_growth_is_the_compound_rate_between_the_window_edges():
     members = pd.DataFrame(
         {"site": [1, 2], "source": ["patent", "patent"], "combined": [0, 1], "w": [1, 1]}
     )
-    out = growth_rates(locations, members, start_year=2020, end_year=2024)
+    out = growth_rates(locations, member_sites(members), start_year=2020, end_year=2024)
     assert out.loc[0, "growth_patents"] == pytest.approx(4 ** (1 / 4) - 1)
     assert np.isnan(out.loc[1, "growth_patents"])
     assert np.isnan(out.loc[0, "growth_publications"])
